@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vgrid needs on this machine, only those missing (idempotent and quick).
+set -euo pipefail
+packages=(qemu-system-x86 qemu-utils xorriso cpio kmod openssh-client dpkg-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "missing Debian packages: ${missing[*]}; run as root or install them with apt-get" >&2; exit 1
+  fi
+else SUDO=; fi
+echo "installing Debian packages: ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

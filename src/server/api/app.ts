@@ -1,0 +1,69 @@
+// Builds the server's HTTP app (routes, schemas, auth, errors) without listening: tests inject() into it.
+
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { ServerContext } from "../context.js";
+import { authenticate } from "./auth.js";
+import { sendProblem, toProblem } from "./problems.js";
+import { catalogRoutes } from "./routes/catalog.js";
+import { healthRoutes } from "./routes/health.js";
+import { meRoutes } from "./routes/me.js";
+import { nodeRoutes } from "./routes/nodes.js";
+import { vmRoutes } from "./routes/vms.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    nodeAuth?: boolean;
+  }
+}
+
+export async function buildApp(ctx: ServerContext, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...options,
+    // Strict bodies: "512" is not a number and unknown fields are errors, never silently dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    bodyLimit: 256 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest("user", null);
+  app.setErrorHandler((error, request, reply) => {
+    const p = toProblem(error as Error, request);
+    if (p.status >= 500) request.log.error({ err: error }, "request failed");
+    return sendProblem(reply, p);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: "/problems/not-found",
+      title: "Not found",
+      status: 404,
+      detail: `no route ${request.method} ${request.url.split("?")[0]}; the API is described at /api/docs`,
+    }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "vgrid", version: "0.1.0", description: "Self-service virtual machines on a cluster of hypervisors" },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/api/docs" });
+
+  await app.register(healthRoutes(ctx));
+  await app.register(
+    async (api) => {
+      api.addHook("onRequest", async (request) => {
+        if (request.routeOptions.config.nodeAuth) return;
+        request.user = await authenticate(ctx, request);
+      });
+      await api.register(meRoutes(ctx));
+      await api.register(catalogRoutes(ctx));
+      await api.register(vmRoutes(ctx));
+      await api.register(nodeRoutes(ctx));
+    },
+    { prefix: "/api/v1" },
+  );
+  return app;
+}

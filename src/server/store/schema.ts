@@ -1,0 +1,109 @@
+// The store's tables, one interface each, and the Database that Kysely is typed with.
+
+import type { Generated, Insertable, Selectable } from "kysely";
+
+export interface UserTable {
+  name: string;
+  admin: number;
+  /** JSON array of OpenSSH public keys. */
+  ssh_keys: string;
+  /** Per-user VM limit; null means the server's default. */
+  max_vms: number | null;
+  created_at: string;
+}
+
+export interface TokenTable {
+  id: string;
+  user_name: string;
+  name: string;
+  /** sha256 of the secret, hex: the secret itself is never stored. */
+  hash: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
+export interface ImageTable {
+  tag: string;
+  name: string;
+  boot: "direct" | "disk";
+  disk: string;
+  kernel: string | null;
+  initrd: string | null;
+  cmdline: string | null;
+  min_memory_mib: number;
+  default_memory_mib: number;
+  max_memory_mib: number;
+  max_cpus: number;
+  /** null for the catalog's public images. */
+  owner: string | null;
+}
+
+export interface HostTable {
+  name: string;
+  max_vms: number;
+  memory_mib: number;
+  cpus: number;
+  /** sha256 of the node's token, hex. */
+  token_hash: string;
+  /** Bumped in the same transaction as any change of what should run on the host. */
+  desired_version: number;
+  last_seen_at: string | null;
+  /** The address clients use to reach the node's forwarded ssh ports. */
+  ssh_host: string | null;
+}
+
+export interface HostnameTable {
+  name: string;
+  /** The seed's VirtualHostsPool value, ${vmExtra} in templates. */
+  extra: string;
+  mac: string;
+  /** The VM holding this name, or null when free. */
+  vm_id: string | null;
+}
+
+export interface VmTable {
+  id: string;
+  name: string;
+  owner: string;
+  image: string;
+  host: string;
+  state: string;
+  responding: number;
+  last_seen_at: string | null;
+  memory_mib: number;
+  cpus: number;
+  created_at: string;
+  expires_at: string | null;
+  ssh_port: number | null;
+  ip: string | null;
+  mac: string;
+  error: string | null;
+  /** JSON array of the keys given to the VM at deploy time. */
+  ssh_keys: string;
+  updated_at: string;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  address: string | null;
+}
+
+export interface Database {
+  users: UserTable;
+  tokens: TokenTable;
+  images: ImageTable;
+  hosts: HostTable;
+  hostnames: HostnameTable;
+  vms: VmTable;
+  audit: AuditTable;
+}
+
+export type UserRow = Selectable<UserTable>;
+export type ImageRow = Selectable<ImageTable>;
+export type HostRow = Selectable<HostTable>;
+export type VmRow = Selectable<VmTable>;
+export type NewVm = Insertable<VmTable>;

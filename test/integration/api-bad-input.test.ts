@@ -1,0 +1,118 @@
+// Bad input through the real HTTP stack and a real SQLite store: every error is problem+json that
+// names the problem, and nothing is half-created (no VM row, no hostname taken).
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
+let server: TestServer;
+let alice: string;
+let bob: string;
+let admin: string;
+let bobsVm: string;
+
+before(async () => {
+  server = await startTestServer();
+  await server.bringNodeOnline();
+  alice = await server.tokenFor("alice");
+  bob = await server.tokenFor("bob");
+  admin = await server.tokenFor("root-admin", true);
+  const res = await server.app.inject({ method: "POST", url: "/api/v1/vms", headers: auth(bob), payload: { image: "tiny", sshKeys: [KEY] } });
+  assert.equal(res.statusCode, 201, res.body);
+  bobsVm = (res.json() as { id: string }).id;
+});
+
+after(async () => server.close());
+
+function auth(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+interface Row {
+  why: string;
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  url: string;
+  token?: () => string;
+  body?: unknown;
+  raw?: { payload: string; contentType: string };
+  status: number;
+  slug: string;
+  words: string[];
+}
+
+const rows: Row[] = [
+  { why: "unknown image", method: "POST", url: "/api/v1/vms", body: { image: "slc9", sshKeys: [KEY] }, status: 400, slug: "invalid", words: ["'slc9'", "known images: tiny"] },
+  { why: "image name crafted for QEMU arguments", method: "POST", url: "/api/v1/vms", body: { image: "tiny,file=/etc/passwd", sshKeys: [KEY] }, status: 400, slug: "invalid", words: ["not in the catalog"] },
+  { why: "image name crafted as a path", method: "POST", url: "/api/v1/vms", body: { image: "../../etc/passwd", sshKeys: [KEY] }, status: 400, slug: "invalid", words: ["not in the catalog"] },
+  { why: "memory beyond the image", method: "POST", url: "/api/v1/vms", body: { image: "tiny", memoryMiB: 4096, sshKeys: [KEY] }, status: 400, slug: "invalid", words: ["memoryMiB 4096", "128 to 2048"] },
+  { why: "memory below the image", method: "POST", url: "/api/v1/vms", body: { image: "tiny", memoryMiB: 64, sshKeys: [KEY] }, status: 400, slug: "invalid", words: ["memoryMiB 64"] },
+  { why: "cpus beyond the image", method: "POST", url: "/api/v1/vms", body: { image: "tiny", cpus: 16, sshKeys: [KEY] }, status: 400, slug: "invalid", words: ["cpus 16", "at most 2"] },
+  { why: "a number given as a string", method: "POST", url: "/api/v1/vms", body: { image: "tiny", memoryMiB: "512", sshKeys: [KEY] }, status: 400, slug: "invalid", words: ["memoryMiB", "integer"] },
+  { why: "an unknown field", method: "POST", url: "/api/v1/vms", body: { image: "tiny", disk: "/etc/shadow", sshKeys: [KEY] }, status: 400, slug: "invalid", words: ["unknown field 'disk'"] },
+  { why: "hours beyond the policy", method: "POST", url: "/api/v1/vms", body: { image: "tiny", hours: 100, sshKeys: [KEY] }, status: 400, slug: "invalid", words: ["hours 100", "at most 48"] },
+  { why: "no ssh key at all", method: "POST", url: "/api/v1/vms", body: { image: "tiny" }, status: 400, slug: "invalid", words: ["no ssh key", "/me/ssh-keys"] },
+  { why: "a malformed ssh key at deploy", method: "POST", url: "/api/v1/vms", body: { image: "tiny", sshKeys: ["ssh-ed25519 AAAAbroken"] }, status: 400, slug: "invalid", words: ["sshKeys[0]", "malformed"] },
+  { why: "bad JSON", method: "POST", url: "/api/v1/vms", raw: { payload: '{"image": "tiny",', contentType: "application/json" }, status: 400, slug: "invalid", words: ["not valid JSON"] },
+  { why: "an empty body", method: "POST", url: "/api/v1/vms", raw: { payload: "", contentType: "application/json" }, status: 400, slug: "invalid", words: ["empty"] },
+  { why: "a wrong content type", method: "POST", url: "/api/v1/vms", raw: { payload: "image=tiny", contentType: "application/x-www-form-urlencoded" }, status: 415, slug: "unsupported-media-type", words: ["application/json"] },
+  { why: "a malformed ssh key", method: "PUT", url: "/api/v1/me/ssh-keys", body: { keys: [KEY, "ssh-rsa nope"] }, status: 400, slug: "invalid", words: ["sshKeys[1]", "'ssh-rsa nope'"] },
+  { why: "a key that injects a second line", method: "PUT", url: "/api/v1/me/ssh-keys", body: { keys: [`${KEY}\nssh-ed25519 AAAAevil`] }, status: 400, slug: "invalid", words: ["line break"] },
+  { why: "a key that injects YAML", method: "PUT", url: "/api/v1/me/ssh-keys", body: { keys: ['ssh-ed25519 "]\nruncmd: [reboot]'] }, status: 400, slug: "invalid", words: ["sshKeys[0]"] },
+  { why: "an unknown VM id", method: "GET", url: "/api/v1/vms/7f3c0000-0000-4000-8000-000000000000", status: 404, slug: "not-found", words: ["no VM with id"] },
+  { why: "a VM id crafted as a path", method: "GET", url: "/api/v1/vms/..%2F..%2Fetc%2Fpasswd", status: 404, slug: "not-found", words: ["no VM with id"] },
+  { why: "another user's VM", method: "GET", url: "/api/v1/vms/BOB", status: 404, slug: "not-found", words: ["no VM with id"] },
+  { why: "terminating another user's VM", method: "DELETE", url: "/api/v1/vms/BOB", status: 404, slug: "not-found", words: ["no VM with id"] },
+  { why: "extending another user's VM", method: "POST", url: "/api/v1/vms/BOB/extend", body: { hours: 1 }, status: 404, slug: "not-found", words: ["no VM with id"] },
+  { why: "no token", method: "GET", url: "/api/v1/vms", token: () => "", status: 401, slug: "unauthorized", words: ["Authorization: Bearer"] },
+  { why: "an unknown token", method: "GET", url: "/api/v1/vms", token: () => "vgt_forged", status: 401, slug: "unauthorized", words: ["unknown"] },
+  { why: "hosts as a user", method: "GET", url: "/api/v1/hosts", status: 403, slug: "forbidden", words: ["administrators"] },
+  { why: "an unknown route", method: "GET", url: "/api/v1/nothing-here", status: 404, slug: "not-found", words: ["/api/v1/nothing-here", "/api/docs"] },
+  { why: "a node sync with a user's token", method: "POST", url: "/api/v1/nodes/sync", body: { node: "h1", version: 0, waitSeconds: 0, sshHost: "x", capacity: { memoryMiB: 1, cpus: 1 }, reports: [] }, status: 403, slug: "forbidden", words: ["'h1'"] },
+];
+
+test("bad input gets a problem+json that names the problem, and changes nothing", async () => {
+  for (const row of rows) {
+    const token = row.token ? row.token() : alice;
+    const res = await server.app.inject({
+      method: row.method,
+      url: row.url.replace("BOB", bobsVm),
+      headers: {
+        ...(token ? auth(token) : {}),
+        ...(row.raw ? { "content-type": row.raw.contentType } : {}),
+      },
+      ...(row.raw ? { payload: row.raw.payload } : row.body === undefined ? {} : { payload: row.body as object }),
+    });
+    assert.equal(res.statusCode, row.status, `${row.why}: ${res.body}`);
+    assert.match(res.headers["content-type"] as string, /^application\/problem\+json/, row.why);
+    const problem = res.json() as { type: string; title: string; status: number; detail: string };
+    assert.equal(problem.type, `/problems/${row.slug}`, row.why);
+    assert.equal(problem.status, row.status, row.why);
+    assert.ok(problem.title.length > 0, row.why);
+    for (const w of row.words) assert.ok(problem.detail.includes(w), `${row.why}: '${problem.detail}' should mention '${w}'`);
+  }
+  const vms = await server.ctx.db.selectFrom("vms").select("id").execute();
+  assert.deepEqual(vms.map((v) => v.id), [bobsVm], "no VM was half-created by a bad request");
+  const taken = await server.ctx.db.selectFrom("hostnames").select("name").where("vm_id", "is not", null).execute();
+  assert.equal(taken.length, 1, "only bob's VM holds a hostname");
+  const alicesKeys = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: auth(alice) });
+  assert.deepEqual((alicesKeys.json() as { sshKeys: string[] }).sshKeys, [], "a rejected key list saves nothing");
+});
+
+test("an admin sees and may terminate another user's VM", async () => {
+  const seen = await server.app.inject({ method: "GET", url: `/api/v1/vms/${bobsVm}`, headers: auth(admin) });
+  assert.equal(seen.statusCode, 200);
+  const all = await server.app.inject({ method: "GET", url: "/api/v1/vms?all=true", headers: auth(admin) });
+  assert.ok((all.json() as { items: Array<{ id: string }> }).items.some((v) => v.id === bobsVm));
+  const mine = await server.app.inject({ method: "GET", url: "/api/v1/vms?all=true", headers: auth(alice) });
+  assert.deepEqual((mine.json() as { items: unknown[] }).items, [], "all=true shows a user only their own VMs");
+});
+
+test("the OpenAPI document describes the API", async () => {
+  const res = await server.app.inject({ method: "GET", url: "/api/docs/json" });
+  assert.equal(res.statusCode, 200);
+  const doc = res.json() as { paths: Record<string, unknown> };
+  for (const path of ["/api/v1/vms", "/api/v1/vms/{id}", "/api/v1/me", "/api/v1/me/ssh-keys", "/api/v1/images", "/api/v1/hosts"]) {
+    assert.ok(doc.paths[path], `${path} is documented`);
+  }
+});
