@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vgrid needs on this machine, only those missing (idempotent and quick).
 set -euo pipefail
-packages=(qemu-system-x86 qemu-utils xorriso cpio kmod openssh-client dpkg-dev)
+packages=(qemu-system-x86 qemu-utils xorriso cpio kmod xz-utils openssh-client dpkg-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,7 +20,7 @@ before(async () => {
   admin = await server.tokenFor("root-admin", true);
   const res = await server.app.inject({ method: "POST", url: "/api/v1/vms", headers: auth(bob), payload: { image: "tiny", sshKeys: [KEY] } });
   assert.equal(res.statusCode, 201, res.body);
-  bobsVm = (res.json() as { id: string }).id;
+  bobsVm = res.json<{ id: string }>().id;
 });
 
 after(async () => server.close());
@@ -85,7 +85,7 @@ test("bad input gets a problem+json that names the problem, and changes nothing"
     });
     assert.equal(res.statusCode, row.status, `${row.why}: ${res.body}`);
     assert.match(res.headers["content-type"] as string, /^application\/problem\+json/, row.why);
-    const problem = res.json() as { type: string; title: string; status: number; detail: string };
+    const problem = res.json<{ type: string; title: string; status: number; detail: string }>();
     assert.equal(problem.type, `/problems/${row.slug}`, row.why);
     assert.equal(problem.status, row.status, row.why);
     assert.ok(problem.title.length > 0, row.why);
@@ -96,22 +96,22 @@ test("bad input gets a problem+json that names the problem, and changes nothing"
   const taken = await server.ctx.db.selectFrom("hostnames").select("name").where("vm_id", "is not", null).execute();
   assert.equal(taken.length, 1, "only bob's VM holds a hostname");
   const alicesKeys = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: auth(alice) });
-  assert.deepEqual((alicesKeys.json() as { sshKeys: string[] }).sshKeys, [], "a rejected key list saves nothing");
+  assert.deepEqual(alicesKeys.json<{ sshKeys: string[] }>().sshKeys, [], "a rejected key list saves nothing");
 });
 
 test("an admin sees and may terminate another user's VM", async () => {
   const seen = await server.app.inject({ method: "GET", url: `/api/v1/vms/${bobsVm}`, headers: auth(admin) });
   assert.equal(seen.statusCode, 200);
   const all = await server.app.inject({ method: "GET", url: "/api/v1/vms?all=true", headers: auth(admin) });
-  assert.ok((all.json() as { items: Array<{ id: string }> }).items.some((v) => v.id === bobsVm));
+  assert.ok(all.json<{ items: Array<{ id: string }> }>().items.some((v) => v.id === bobsVm));
   const mine = await server.app.inject({ method: "GET", url: "/api/v1/vms?all=true", headers: auth(alice) });
-  assert.deepEqual((mine.json() as { items: unknown[] }).items, [], "all=true shows a user only their own VMs");
+  assert.deepEqual(mine.json<{ items: unknown[] }>().items, [], "all=true shows a user only their own VMs");
 });
 
 test("the OpenAPI document describes the API", async () => {
   const res = await server.app.inject({ method: "GET", url: "/api/docs/json" });
   assert.equal(res.statusCode, 200);
-  const doc = res.json() as { paths: Record<string, unknown> };
+  const doc = res.json<{ paths: Record<string, unknown> }>();
   for (const path of ["/api/v1/vms", "/api/v1/vms/{id}", "/api/v1/me", "/api/v1/me/ssh-keys", "/api/v1/images", "/api/v1/hosts"]) {
     assert.ok(doc.paths[path], `${path} is documented`);
   }

@@ -1,0 +1,168 @@
+// The vgrid command's dispatcher: finds the command module for argv, runs it, and maps its outcome to an exit status.
+
+import { UsageError } from "./errors.js";
+
+export interface CommandModule {
+  /** Runs the command with the words after its name; resolves to the exit status. */
+  run(argv: string[]): Promise<number>;
+}
+
+interface Command {
+  usage: string;
+  summary: string;
+  /** Lazy, so that `vgrid ls` never loads the server, and starting the CLI stays fast. */
+  load: () => Promise<CommandModule>;
+}
+
+/** Two-word commands are keyed by both words; their module receives what follows the second. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  up: {
+    usage: "vgrid up [--data DIR] [--listen HOST:PORT] [--max-vms N] [--keep-vms] [--config FILE]",
+    summary: "run a server and a local node on this machine",
+    load: () => import("./commands/up.js"),
+  },
+  server: {
+    usage: "vgrid server --config server.toml",
+    summary: "run the control plane alone",
+    load: () => import("./commands/server.js"),
+  },
+  node: {
+    usage: "vgrid node --config node.toml",
+    summary: "run the agent alone, on a hypervisor",
+    load: () => import("./commands/node.js"),
+  },
+  "token create": {
+    usage: "vgrid token create --user NAME [--admin] [--data DIR | --config FILE]",
+    summary: "print a new API token for NAME (on the server machine)",
+    load: () => import("./commands/token.js"),
+  },
+  deploy: {
+    usage: "vgrid deploy IMAGE [--memory MiB] [--cpus N] [--hours H] [--wait [--timeout S]] [--json]",
+    summary: "start a VM",
+    load: () => import("./commands/deploy.js"),
+  },
+  ls: {
+    usage: "vgrid ls [--all] [--json]",
+    summary: "list your VMs (an admin's --all: everyone's)",
+    load: () => import("./commands/ls.js"),
+  },
+  show: {
+    usage: "vgrid show ID [--json]",
+    summary: "show one VM and how to connect to it",
+    load: () => import("./commands/show.js"),
+  },
+  terminate: {
+    usage: "vgrid terminate ID [--json]",
+    summary: "stop a VM and delete its disks",
+    load: () => import("./commands/terminate.js"),
+  },
+  extend: {
+    usage: "vgrid extend ID --hours H [--json]",
+    summary: "push a VM's expiry out",
+    load: () => import("./commands/extend.js"),
+  },
+  ssh: {
+    usage: "vgrid ssh ID [-- SSH ARGS / COMMAND]",
+    summary: "ssh into a VM as root",
+    load: () => import("./commands/ssh.js"),
+  },
+  images: {
+    usage: "vgrid images [--json]",
+    summary: "list the images you can deploy",
+    load: () => import("./commands/images.js"),
+  },
+  "image build": {
+    usage: "vgrid image build RECIPE --out FILE",
+    summary: "build a bootable qcow2 from Debian packages (recipes: tiny, debian)",
+    load: () => import("./commands/image.js"),
+  },
+  "config import-legacy": {
+    usage: "vgrid config import-legacy --common common.cfg --server server.cfg --node node.cfg --out DIR",
+    summary: "turn a VGrid installation's config into server.toml and node.toml",
+    load: async () => notYetBuilt("config import-legacy"),
+  },
+};
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** VGRID_DEBUG=1: print the stack of an unexpected error instead of one line. */
+  debug: boolean;
+}
+
+const HINT = "run `vgrid --help` for the commands";
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined) return usageError(io, "no command given");
+  if (first === "help" || first === "--help" || first === "-h") {
+    io.out(helpText());
+    return 0;
+  }
+  if (first.startsWith("-")) return usageError(io, `unknown flag ${first}`);
+
+  let name = first;
+  if (!COMMANDS[name]) {
+    const subcommands = Object.keys(COMMANDS).filter((key) => key.startsWith(`${first} `));
+    if (subcommands.length === 0) return usageError(io, `unknown command '${first}'`);
+    name = `${first} ${second ?? ""}`;
+    if (!COMMANDS[name]) {
+      const what = second === undefined ? "needs a subcommand" : `has no subcommand '${second}'`;
+      return usageError(io, `vgrid ${first} ${what}`, subcommands.map((key) => `vgrid ${key}`).join(", "));
+    }
+  }
+  const command = COMMANDS[name]!;
+  const rest = argv.slice(name.split(" ").length);
+  if (wantsHelp(rest)) {
+    io.out(`usage: ${command.usage}\n${command.summary}`);
+    return 0;
+  }
+  try {
+    const module = await command.load();
+    return await module.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) return usageError(io, err.message, command.usage);
+    if (io.debug && err instanceof Error && err.stack) io.err(err.stack);
+    else io.err(`vgrid: ${oneLine(err instanceof Error ? err.message : String(err))}`);
+    return 1;
+  }
+}
+
+/** --help before any `--` (after it, words belong to someone else, such as ssh). */
+function wantsHelp(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end < 0 ? argv : argv.slice(0, end)).some((word) => word === "--help" || word === "-h");
+}
+
+function usageError(io: CliIo, message: string, usage?: string): number {
+  io.err(`vgrid: ${message}`);
+  io.err(usage ? `usage: ${usage}` : HINT);
+  return 2;
+}
+
+export function helpText(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.summary}`);
+  return [
+    "usage: vgrid COMMAND [ARGS]",
+    "",
+    ...lines,
+    "",
+    "Client commands talk to VGRID_URL (default http://127.0.0.1:8080) with the API token in VGRID_TOKEN;",
+    "--json prints machine-readable output. VGRID_DEBUG=1 prints stack traces.",
+    "Exit status: 0 success, 1 failure (one line on stderr), 2 usage; `vgrid ssh` exits with ssh's status.",
+  ].join("\n");
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** Stands in for a command whose module nobody has written yet. */
+function notYetBuilt(name: string): CommandModule {
+  return {
+    run: async () => {
+      process.stderr.write(`vgrid: \`vgrid ${name}\` is not yet built\n`);
+      return 1;
+    },
+  };
+}

@@ -1,0 +1,197 @@
+// A small typed client for the vgrid REST API (/api/v1): the CLI talks to the server like any other user.
+
+import type { Image, Vm } from "../core/vm.js";
+
+export type { Image, Vm };
+
+export interface Me {
+  username: string;
+  admin: boolean;
+  quota: { maxVms: number | null; used: number };
+  sshKeys: string[];
+}
+
+export interface CreateVmRequest {
+  image: string;
+  memoryMiB?: number;
+  cpus?: number;
+  hours?: number;
+}
+
+export const DEFAULT_URL = "http://127.0.0.1:8080";
+
+/** A server that accepts the connection and never answers must not hang a script forever. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The server said no: its problem+json, with `detail` as the message a person acts on. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly status: number,
+    /** The last segment of the problem's `type` URI, e.g. `no-capacity`. */
+    readonly slug: string,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** The server could not be reached at all, or did not answer in time. */
+export class ConnectionError extends Error {
+  override readonly name = "ConnectionError";
+}
+
+/** Configuration the client cannot work without (VGRID_TOKEN, a usable VGRID_URL). */
+export class ClientConfigError extends Error {
+  override readonly name = "ClientConfigError";
+}
+
+export interface ClientOptions {
+  baseUrl: string;
+  token: string;
+  timeoutMs?: number;
+}
+
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly token: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = normalizeBaseUrl(options.baseUrl);
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  }
+
+  /** The one place the CLI reads VGRID_URL and VGRID_TOKEN. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): ApiClient {
+    const token = env.VGRID_TOKEN?.trim();
+    if (!token) {
+      throw new ClientConfigError(
+        "VGRID_TOKEN is not set: set it to an API token (on the server machine, `vgrid token create --user NAME` prints one)",
+      );
+    }
+    return new ApiClient({ baseUrl: env.VGRID_URL?.trim() || DEFAULT_URL, token });
+  }
+
+  me(): Promise<Me> {
+    return this.request<Me>("GET", "/me");
+  }
+
+  async images(): Promise<Image[]> {
+    return (await this.request<{ items: Image[] }>("GET", "/images")).items;
+  }
+
+  createVm(request: CreateVmRequest): Promise<Vm> {
+    return this.request<Vm>("POST", "/vms", request);
+  }
+
+  async listVms(options: { all?: boolean } = {}): Promise<Vm[]> {
+    const query = options.all ? "?all=true" : "";
+    return (await this.request<{ items: Vm[] }>("GET", `/vms${query}`)).items;
+  }
+
+  getVm(id: string): Promise<Vm> {
+    return this.request<Vm>("GET", `/vms/${encodeURIComponent(id)}`);
+  }
+
+  terminateVm(id: string): Promise<Vm> {
+    return this.request<Vm>("DELETE", `/vms/${encodeURIComponent(id)}`);
+  }
+
+  extendVm(id: string, hours: number): Promise<Vm> {
+    return this.request<Vm>("POST", `/vms/${encodeURIComponent(id)}/extend`, { hours });
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = `${this.baseUrl}/api/v1${path}`;
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: "application/json" };
+    // The server is strict about content types: only send one with a body.
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let status: number;
+    let statusText: string;
+    let text: string;
+    try {
+      const res = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      ({ status, statusText } = res);
+      text = await res.text();
+    } catch (err) {
+      throw connectionError(this.baseUrl, err, this.timeoutMs);
+    }
+    if (status < 200 || status > 299) throw problemError(status, statusText, text, url);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ConnectionError(
+        `${method} ${url} answered ${status} with something that is not JSON: is VGRID_URL (${this.baseUrl}) a vgrid server?`,
+      );
+    }
+  }
+}
+
+/** VGRID_URL is the base URL without /api/v1; tolerate a trailing slash or an /api/v1 someone added anyway. */
+export function normalizeBaseUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ClientConfigError(`VGRID_URL '${raw}' is not a URL: set it like ${DEFAULT_URL}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ClientConfigError(`VGRID_URL '${raw}' is not an http(s) URL: set it like ${DEFAULT_URL}`);
+  }
+  return raw.replace(/\/+$/, "").replace(/\/api\/v1$/, "");
+}
+
+/** `/problems/no-capacity` → `no-capacity`; a bare `about:blank` stays as it is. */
+export function problemSlug(type: string): string {
+  return type.split("/").filter(Boolean).pop() ?? type;
+}
+
+/** Turns a non-2xx answer into an ApiError; a body that is not problem+json (a proxy's page) still gives a line. */
+export function problemError(status: number, statusText: string, body: string, url: string): ApiError {
+  let problem: { type?: unknown; title?: unknown; detail?: unknown } = {};
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === "object") problem = parsed;
+  } catch {
+    // not JSON: fall through to a message built from the status
+  }
+  const type = typeof problem.type === "string" ? problem.type : "about:blank";
+  const detail =
+    (typeof problem.detail === "string" && problem.detail) ||
+    (typeof problem.title === "string" && problem.title) ||
+    `${url} answered ${status} ${statusText}`.trim();
+  return new ApiError(status, problemSlug(type), oneLine(detail));
+}
+
+function connectionError(baseUrl: string, err: unknown, timeoutMs: number): ConnectionError {
+  const hint = "start one with `vgrid up` or set VGRID_URL";
+  if (err instanceof Error && err.name === "TimeoutError") {
+    return new ConnectionError(`the vgrid server at ${baseUrl} did not answer within ${timeoutMs / 1000} s`);
+  }
+  // fetch wraps the socket error (ECONNREFUSED, ENOTFOUND, ...) as its cause.
+  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  const code = cause?.code;
+  const reason =
+    (code && SOCKET_ERRORS[code]) ?? code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return new ConnectionError(`cannot reach the vgrid server at ${baseUrl} (${reason}): ${hint}`);
+}
+
+const SOCKET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "name lookup failed",
+  EHOSTUNREACH: "host unreachable",
+  ETIMEDOUT: "connection timed out",
+};
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}

@@ -1,0 +1,22 @@
+// `vgrid extend ID --hours H`: pushes the VM's expiry out, as far as the server's policy allows.
+
+import { parseCommand, positiveNumber } from "../args.js";
+import { ApiClient } from "../client.js";
+import { UsageError } from "../errors.js";
+import { formatExpiry, printJson, printLine, vmLabel } from "../output.js";
+
+export function parseExtendArgs(argv: string[]): { id: string; hours: number; json: boolean } {
+  const { values, positionals } = parseCommand(argv, { hours: { type: "string" }, json: { type: "boolean" } }, ["ID"]);
+  const hours = positiveNumber("--hours", values.hours, "hours");
+  if (hours === undefined) throw new UsageError("--hours is required");
+  return { id: positionals[0] ?? "", hours, json: values.json ?? false };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseExtendArgs(argv);
+  const vm = await ApiClient.fromEnv().extendVm(args.id, args.hours);
+  if (args.json) printJson(vm);
+  else if (vm.expiresAt === null) printLine(`${vmLabel(vm)} never expires`);
+  else printLine(`${vmLabel(vm)} now expires at ${vm.expiresAt} (${formatExpiry(vm.expiresAt, new Date())})`);
+  return 0;
+}

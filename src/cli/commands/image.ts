@@ -1,0 +1,28 @@
+// `vgrid image build RECIPE --out FILE`: builds a bootable image from Debian packages (recipes in src/images/).
+
+import path from "node:path";
+import { parseCommand } from "../args.js";
+import { Failure, UsageError } from "../errors.js";
+import { printLine } from "../output.js";
+import { repoRoot } from "../repo.js";
+
+const RECIPES = ["tiny", "debian"] as const;
+
+/** Receives what follows `vgrid image build`. */
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(argv, { out: { type: "string" } }, ["RECIPE"]);
+  const recipe = positionals[0] ?? "";
+  if (!(RECIPES as readonly string[]).includes(recipe)) {
+    throw new UsageError(`unknown recipe '${recipe}'; known recipes: ${RECIPES.join(", ")}`);
+  }
+  if (!values.out) throw new UsageError("--out FILE is required");
+  if (recipe === "debian") throw new Failure("recipe 'debian' is not built yet; use 'tiny'");
+
+  const out = path.resolve(values.out);
+  // Downloaded packages are kept in the checkout, so that a rebuild works offline and fast.
+  const cacheDir = path.join(repoRoot(), ".cache", "debs");
+  const { buildTinyImage } = await import("../../images/tiny.js");
+  await buildTinyImage({ out, cacheDir, log: (line) => process.stderr.write(`${line}\n`) });
+  printLine(out);
+  return 0;
+}

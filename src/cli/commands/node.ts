@@ -1,0 +1,29 @@
+// `vgrid node --config node.toml`: the agent alone, on a hypervisor.
+
+import { hostname } from "node:os";
+import { loadNodeConfig } from "../../node/config-file.js";
+import { startNode } from "../../node/node.js";
+import { parseCommand } from "../args.js";
+import { UsageError } from "../errors.js";
+import { untilSignal } from "../signals.js";
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommand(argv, { config: { type: "string" }, "stop-vms": { type: "boolean", default: false } });
+  if (values.config === undefined) throw new UsageError("missing --config node.toml");
+  const c = await loadNodeConfig(values.config);
+  const node = startNode({
+    serverUrl: c.server,
+    nodeName: c.name,
+    token: c.token,
+    stateDir: c.stateDir,
+    imageDirectory: c.imageDirectory,
+    sshBind: c.sshBind,
+    sshHost: c.sshHost ?? hostname(),
+    log: (msg, fields) => process.stderr.write(`${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`),
+  });
+  process.stderr.write(`vgrid node ${c.name} polling ${c.server}\n`);
+  // An agent restart must re-adopt running VMs, so by default stopping the agent leaves them running.
+  await untilSignal();
+  await node.shutdown(values["stop-vms"]);
+  return 0;
+}

@@ -1,0 +1,18 @@
+// `vgrid server --config server.toml`: the control plane alone.
+
+import { loadServerConfig } from "../../server/config-file.js";
+import { startServer } from "../../server/server.js";
+import { parseCommand } from "../args.js";
+import { UsageError } from "../errors.js";
+import { untilSignal } from "../signals.js";
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommand(argv, { config: { type: "string" } });
+  if (values.config === undefined) throw new UsageError("missing --config server.toml");
+  const config = await loadServerConfig(values.config);
+  const server = await startServer(config, { logLevel: process.env.VGRID_LOG ?? "info" });
+  process.stderr.write(`vgrid server listening on ${server.url}\n`);
+  await untilSignal();
+  await server.close();
+  return 0;
+}

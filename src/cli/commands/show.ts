@@ -1,0 +1,38 @@
+// `vgrid show ID`: one VM, every field, and how to connect to it.
+
+import { parseCommand } from "../args.js";
+import { ApiClient, type Vm } from "../client.js";
+import { formatExpiry, printJson, printLine, sshCommandLine } from "../output.js";
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(argv, { json: { type: "boolean" } }, ["ID"]);
+  const vm = await ApiClient.fromEnv().getVm(positionals[0] ?? "");
+  if (values.json) printJson(vm);
+  else printLine(formatVmDetails(vm, new Date()));
+  return 0;
+}
+
+export function formatVmDetails(vm: Vm, now: Date): string {
+  const plain = sshCommandLine(vm);
+  const rows: [string, string | null][] = [
+    ["id", vm.id],
+    ["name", vm.name],
+    ["owner", vm.owner],
+    ["image", vm.image],
+    ["host", vm.host],
+    ["state", vm.state],
+    ["responding", `${vm.responding ? "yes" : "no"}${vm.lastSeenAt ? ` (last seen ${vm.lastSeenAt})` : ""}`],
+    ["memory", `${vm.memoryMiB} MiB`],
+    ["cpus", String(vm.cpus)],
+    ["created", vm.createdAt],
+    ["expires", vm.expiresAt ? `${vm.expiresAt} (${formatExpiry(vm.expiresAt, now)})` : "never"],
+    ["ssh", plain && vm.state === "running" ? `vgrid ssh ${vm.id}   (or: ${plain})` : plain],
+    ["ip", vm.ip],
+    ["mac", vm.mac],
+    ["error", vm.error],
+  ];
+  return rows
+    .filter((row): row is [string, string] => row[1] !== null)
+    .map(([key, value]) => `${key.padEnd(11)}${value}`)
+    .join("\n");
+}

@@ -1,0 +1,13 @@
+// `vgrid terminate ID`: asks the server to stop the VM and delete its disks; the node does it shortly after.
+
+import { parseCommand } from "../args.js";
+import { ApiClient } from "../client.js";
+import { printJson, printLine, vmLabel } from "../output.js";
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(argv, { json: { type: "boolean" } }, ["ID"]);
+  const vm = await ApiClient.fromEnv().terminateVm(positionals[0] ?? "");
+  if (values.json) printJson(vm);
+  else printLine(`${vmLabel(vm)} is ${vm.state}: its node stops it and deletes its disks, then it is terminated`);
+  return 0;
+}

@@ -1,0 +1,133 @@
+// `vgrid up`: a server and a local node on this machine, on an embedded SQLite store, with zero config.
+
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { hostname as osHostname } from "node:os";
+import { resolve } from "node:path";
+import { readImageSidecars } from "../../core/image-sidecar.js";
+import { hostResources, startNode } from "../../node/node.js";
+import { numberedHostnames, type ServerConfig } from "../../server/config.js";
+import { dataPaths } from "../../server/data-dir.js";
+import { startServer } from "../../server/server.js";
+import { ensureUser, issueToken, userForToken } from "../../server/store/users.js";
+import { parseCommand, positiveInteger } from "../args.js";
+import { Failure, UsageError } from "../errors.js";
+import { builtImagesDir } from "../repo.js";
+import { untilSignal } from "../signals.js";
+
+const LOCAL_HOST = "local";
+const ADMIN = "admin";
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommand(argv, {
+    data: { type: "string", default: "./vgrid-data" },
+    listen: { type: "string", default: "127.0.0.1:8080" },
+    "max-vms": { type: "string" },
+    "keep-vms": { type: "boolean", default: false },
+    images: { type: "string" },
+    config: { type: "string" },
+  });
+  if (values.config !== undefined) {
+    throw new Failure("`vgrid up --config` is not supported yet: `vgrid up` needs no config; use `vgrid server --config` for a configured server");
+  }
+  const listen = parseListen(values.listen);
+  const dataDir = resolve(values.data);
+  const paths = dataPaths(dataDir);
+  await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });
+  const imageDirectory = resolve(values.images ?? builtImagesDir());
+  const images = await readImageSidecars(imageDirectory);
+  if (images.length === 0) {
+    throw new Failure(`no image in ${imageDirectory}: run \`make build\` (or \`vgrid image build tiny --out ${imageDirectory}/tiny.qcow2\`)`);
+  }
+  const resources = hostResources();
+  const maxVms = positiveInteger("--max-vms", values["max-vms"], "VMs on this machine") ?? defaultMaxVms(resources);
+  const nodeToken = randomBytes(32).toString("base64url");
+  const config: ServerConfig = {
+    listen,
+    database: { file: paths.database },
+    // One box: memory and cpus are overcommitted so that --max-vms is the only limit to think about.
+    overcommit: { memory: 4, cpus: 16 },
+    expiry: { defaultHours: 24, maxHours: 24 * 14 },
+    quota: { maxVmsPerUser: null },
+    nodeOfflineAfterSeconds: 60,
+    admins: [ADMIN],
+    hosts: [{ name: LOCAL_HOST, maxVms, memoryMiB: resources.memoryMiB, cpus: resources.cpus, token: nodeToken }],
+    hostnames: numberedHostnames("vm", Math.max(64, maxVms * 4)),
+    images: images.map((i) => ({
+      tag: i.tag,
+      name: i.name,
+      boot: i.boot,
+      disk: i.disk,
+      kernel: i.kernel ?? null,
+      initrd: i.initrd ?? null,
+      cmdline: i.cmdline ?? null,
+      minMemoryMiB: i.minMemoryMiB,
+      defaultMemoryMiB: i.defaultMemoryMiB,
+      maxMemoryMiB: i.maxMemoryMiB,
+      maxCpus: i.maxCpus,
+    })),
+  };
+
+  const server = await startServer(config, { localHost: LOCAL_HOST, logLevel: process.env.VGRID_LOG ?? "warn" });
+  const log = (msg: string, fields?: Record<string, unknown>) => {
+    if (process.env.VGRID_LOG === "debug" || process.env.VGRID_LOG === "info") {
+      process.stderr.write(`node: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
+    }
+  };
+  const node = startNode({
+    serverUrl: server.url,
+    nodeName: LOCAL_HOST,
+    token: nodeToken,
+    stateDir: paths.nodeState,
+    imageDirectory,
+    sshBind: listen.host,
+    sshHost: listen.host === "0.0.0.0" || listen.host === "::" ? osHostname() : listen.host,
+    log,
+  });
+
+  const signalled = untilSignal();
+  await Promise.race([node.agent.online(), signalled]);
+  const token = await adminToken(server.ctx.db, paths.adminToken);
+  process.stderr.write(`vgrid is up: ${server.url} (local node online, up to ${maxVms} VMs, images: ${images.map((i) => i.tag).join(", ")})\n`);
+  process.stdout.write(
+    [
+      `VGRID_URL=${server.url}`,
+      `API docs: ${server.url}/api/docs`,
+      "Log in from a shell as the admin with:",
+      `  export VGRID_URL=${server.url} VGRID_TOKEN=${token}`,
+      "  vgrid deploy tiny --wait",
+      "Other users: vgrid token create --user NAME --data " + dataDir,
+      "",
+    ].join("\n"),
+  );
+  const signal = await signalled;
+  process.stderr.write(`vgrid: ${signal}: ${values["keep-vms"] ? "leaving the VMs running" : "stopping the VMs"}...\n`);
+  await node.shutdown(!values["keep-vms"]);
+  await server.close();
+  return 0;
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(.*):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || !match[1] || port > 65535) {
+    throw new UsageError(`--listen must be HOST:PORT (like 127.0.0.1:8080), not '${text}'`);
+  }
+  return { host: match[1].replace(/^\[(.*)\]$/, "$1"), port };
+}
+
+/** Room for a few tiny VMs per core, bounded by memory (a TCG guest's QEMU takes about 300 MiB). */
+function defaultMaxVms(r: { memoryMiB: number; cpus: number }): number {
+  return Math.max(1, Math.min(r.cpus * 4, Math.floor(r.memoryMiB / 1024)));
+}
+
+/** The admin's token, kept in the data directory so that every `vgrid up` on it prints the same one. */
+async function adminToken(db: Parameters<typeof ensureUser>[0], file: string): Promise<string> {
+  const now = new Date().toISOString();
+  const kept = await readFile(file, "utf8").then((t) => t.trim(), () => "");
+  if (kept && (await userForToken(db, kept, now))) return kept;
+  await ensureUser(db, ADMIN, true, now);
+  const issued = await issueToken(db, ADMIN, "vgrid up", now);
+  await writeFile(file, `${issued.secret}\n`, { mode: 0o600 });
+  return issued.secret;
+}

@@ -1,0 +1,78 @@
+// Runs the Debian tools an image recipe needs: argument arrays only (never a shell), a timeout
+// on every call, and an error that names the command and shows the end of what it said.
+
+import { spawn } from "node:child_process";
+import { open } from "node:fs/promises";
+
+export interface RunOptions {
+  cwd?: string;
+  /** Written to the program's stdin, which is then closed. */
+  input?: string | Buffer;
+  /** Killed after this long; image tools are slow under load but never this slow. */
+  timeoutMs?: number;
+  /** Where stdout goes instead of the result (for large binary output); created or truncated. */
+  stdoutFile?: string;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** A program that failed: its exit, and the tail of stderr to act on. */
+export class RunError extends Error {
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    reason: string,
+  ) {
+    super(`${command}: ${reason}${stderr.trim() ? `: ${tail(stderr)}` : ""}`);
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+/** Runs `program args...` to its end; resolves with its output, rejects unless it exits 0. */
+export async function run(program: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  if (options.stdoutFile === undefined) return runWith(program, args, options, "pipe");
+  const file = await open(options.stdoutFile, "w", 0o644);
+  try {
+    return await runWith(program, args, options, file.fd);
+  } finally {
+    await file.close();
+  }
+}
+
+function runWith(program: string, args: readonly string[], options: RunOptions, stdout: "pipe" | number): Promise<RunResult> {
+  const command = [program, ...args].join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      cwd: options.cwd,
+      stdio: ["pipe", stdout, "pipe"],
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      killSignal: "SIGKILL",
+    });
+    const output: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
+    child.stdin?.on("error", () => {}); // a program that exits without reading its input: its exit code tells
+    child.stdin?.end(options.input ?? "");
+    child.on("error", (err: NodeJS.ErrnoException) => {
+      const reason = err.code === "ENOENT" ? `${program} is not installed (not on PATH)` : err.message;
+      reject(new RunError(command, null, "", reason));
+    });
+    child.on("close", (code, signal) => {
+      const out = Buffer.concat(output).toString("utf8");
+      const err = Buffer.concat(stderr).toString("utf8");
+      if (code === 0) resolve({ stdout: out, stderr: err });
+      else if (signal) reject(new RunError(command, code, err, `killed by ${signal} (timeout?)`));
+      else reject(new RunError(command, code, err, `exited with status ${code}`));
+    });
+  });
+}
+
+function tail(text: string, lines = 5): string {
+  return text.trim().split("\n").slice(-lines).join(" | ");
+}

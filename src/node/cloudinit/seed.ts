@@ -1,0 +1,91 @@
+// The cloud-init NoCloud seed of a VM: meta-data and user-data rendered from its spec, packed into
+// an ISO labelled `cidata` that the guest reads as a disk (cloud-init, or the tiny image's /init).
+
+import { spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+
+import { Invalid } from "../../core/errors.js";
+import { isValidHostname, printable } from "../../core/names.js";
+import type { VmSpec } from "../../core/protocol.js";
+
+export interface SeedFiles {
+  metaData: string;
+  userData: string;
+}
+
+/** The NoCloud file names: cloud-init looks for exactly these at the root of the `cidata` volume. */
+export const META_DATA = "meta-data";
+export const USER_DATA = "user-data";
+
+/** xorriso packs two small files in about 0.1 s; far longer means it is stuck. */
+const XORRISO_TIMEOUT_MS = 30_000;
+const STDERR_LIMIT = 8 * 1024;
+
+/**
+ * Renders the seed of one VM. Every scalar is a JSON string, which is also a YAML double-quoted
+ * scalar: no value can open a new key or list entry, whatever it contains. Each ssh key stays on a
+ * line of its own (`  - "ssh-ed25519 AAAA... comment"`) because the tiny guest reads them with sed.
+ */
+export function renderSeedFiles(spec: VmSpec): SeedFiles {
+  if (!isValidHostname(spec.hostname)) {
+    throw new Invalid("hostname", `hostname '${printable(spec.hostname)}' is not a valid host name (RFC 1123 label)`);
+  }
+  const metaData = [`instance-id: ${yamlString(spec.id)}`, `local-hostname: ${yamlString(spec.hostname)}`, ""].join(
+    "\n",
+  );
+  const keys = spec.sshKeys.map((key) => key.trim()).filter((key) => key.length > 0);
+  const userData = [
+    "#cloud-config",
+    `hostname: ${yamlString(spec.hostname)}`,
+    // The owner logs in as root with their own key: cloud-init locks root out unless told otherwise.
+    "disable_root: false",
+    "ssh_pwauth: false",
+    keys.length === 0 ? "ssh_authorized_keys: []" : "ssh_authorized_keys:",
+    ...keys.map((key) => `  - ${yamlString(key)}`),
+    `vgrid_username: ${yamlString(spec.owner)}`,
+    "",
+  ].join("\n");
+  return { metaData, userData };
+}
+
+// JSON.stringify leaves a few characters raw that YAML treats as line breaks (NEL, LS, PS) or refuses
+// as non-printable (DEL, C1 controls, BOM, U+FFFE/U+FFFF): escape those too.
+const YAML_UNSAFE = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
+
+/** A scalar as a double-quoted string that is valid JSON and valid YAML, always on one line. */
+export function yamlString(value: string): string {
+  return JSON.stringify(value).replace(YAML_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Writes the seed's files into `dir` and packs them into the ISO `outPath` with xorriso.
+ * The caller makes `outPath` appear atomically (write elsewhere, then rename) if it needs to.
+ */
+export async function writeSeedIso(dir: string, files: SeedFiles, outPath: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(path.join(dir, USER_DATA), files.userData, { mode: 0o600 });
+  await writeFile(path.join(dir, META_DATA), files.metaData, { mode: 0o600 });
+  const args = ["-as", "mkisofs", "-output", path.resolve(outPath), "-volid", "cidata", "-joliet", "-rock"];
+  await runXorriso([...args, USER_DATA, META_DATA], dir);
+}
+
+function runXorriso(args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("xorriso", args, { cwd, stdio: ["ignore", "ignore", "pipe"], timeout: XORRISO_TIMEOUT_MS });
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_LIMIT);
+    });
+    child.on("error", (err) => reject(new Error(`cannot run xorriso to make the seed ISO: ${err.message}`)));
+    // 'close' comes after the process exited and its stderr ended: the child is reaped by then.
+    child.on("close", (code, signal) => {
+      if (code === 0) resolve();
+      else {
+        const why = signal !== null ? `was killed by ${signal} (timeout ${XORRISO_TIMEOUT_MS} ms?)` : `exited ${code}`;
+        reject(new Error(`xorriso ${why} making ${args[3]}: ${stderr.trim()}`));
+      }
+    });
+  });
+}

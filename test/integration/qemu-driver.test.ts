@@ -1,0 +1,213 @@
+// A real VM through the qemu driver: the owner gets in as root with their key, an agent restart
+// re-adopts the VM without a second QEMU, and destroy leaves no process, file or port behind.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+import { Invalid } from "../../src/core/errors.js";
+import type { VmSpec } from "../../src/core/protocol.js";
+import { QemuDriver, type QemuDriverOptions } from "../../src/node/drivers/qemu/driver.js";
+import { isPortFree } from "../../src/node/drivers/qemu/ports.js";
+import { probeSshBanner } from "../../src/node/liveness.js";
+
+const run = promisify(execFile);
+
+/** The checkout's root: the nearest folder above this file with a package.json (src or dist alike). */
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+const imageDirectory = path.join(findRepoRoot(path.dirname(fileURLToPath(import.meta.url))), "images", "build");
+/** Generous: under TCG on a busy 2-core node the tiny guest answers ssh in 5-10 s. */
+const BANNER_WAIT_MS = 180_000;
+const OWNER = "alice_test";
+
+/** PIDs of live processes whose command line names `dir` (what an operator would find with ps). */
+async function processesNaming(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const cmdline = await readFile(`/proc/${name}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.split("\0").some((arg) => arg.includes(dir))) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** Last resort after a failed test: no QEMU of ours may outlive the test run. */
+async function killProcessesNaming(dir: string): Promise<void> {
+  for (const pid of await processesNaming(dir)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 100 && (await processesNaming(dir)).length > 0; i++) await sleep(50);
+}
+
+async function readTinyImage(): Promise<VmSpec["image"]> {
+  const manifest = path.join(imageDirectory, "tiny.json");
+  assert.ok(existsSync(path.join(imageDirectory, "tiny.qcow2")), `no tiny image in ${imageDirectory}: run make build`);
+  const json = JSON.parse(await readFile(manifest, "utf8")) as { cmdline?: string; kernel?: string; initrd?: string };
+  return {
+    tag: "tiny",
+    disk: "tiny.qcow2",
+    kernel: path.basename(json.kernel ?? "tiny.vmlinuz"),
+    initrd: path.basename(json.initrd ?? "tiny.initrd"),
+    cmdline: json.cmdline ?? "console=ttyS0 quiet panic=-1 vgrid_username=${username}",
+  };
+}
+
+describe("qemu driver with the tiny image", () => {
+  let stateDir: string;
+  let keyDir: string;
+  let spec: VmSpec;
+  let options: QemuDriverOptions;
+  const drivers: QemuDriver[] = [];
+  let vmDir: string;
+  let sshPort: number;
+  let qemuPid: number;
+  const logs: { msg: string; fields: Record<string, unknown> | undefined }[] = [];
+
+  before(async () => {
+    // Short paths under /tmp: a unix socket path (qmp.sock) may not exceed 107 bytes.
+    stateDir = await mkdtemp(path.join(os.tmpdir(), "vgrid-qd-"));
+    keyDir = await mkdtemp(path.join(os.tmpdir(), "vgrid-qd-key-"));
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "vgrid test key", "-f", path.join(keyDir, "id")], {
+      timeout: 30_000,
+    });
+    const publicKey = (await readFile(path.join(keyDir, "id.pub"), "utf8")).trim();
+    const id = randomUUID();
+    spec = {
+      id,
+      machineName: `vgrid-${id.slice(0, 12)}`,
+      hostname: "vm-test-1",
+      extra: "",
+      mac: "52:54:00:7e:57:01",
+      owner: OWNER,
+      memoryMiB: 256,
+      cpus: 1,
+      sshKeys: [publicKey],
+      image: await readTinyImage(),
+      desired: "running",
+    };
+    vmDir = path.join(stateDir, "vms", id);
+    options = {
+      stateDir,
+      imageDirectory,
+      sshBind: "127.0.0.1",
+      log: (msg, fields) => {
+        logs.push({ msg, fields });
+        console.error(`[qemu driver] ${msg} ${JSON.stringify(fields ?? {})}`);
+      },
+    };
+  });
+
+  after(async () => {
+    for (const driver of drivers) {
+      await driver.destroy(spec.id).catch((err: unknown) => console.error(`cleanup: ${String(err)}`));
+      await driver.close();
+    }
+    if (vmDir !== undefined) await killProcessesNaming(vmDir);
+    if (stateDir !== undefined) await rm(stateDir, { recursive: true, force: true });
+    if (keyDir !== undefined) await rm(keyDir, { recursive: true, force: true });
+  });
+
+  it("refuses an image disk outside the image directory and creates nothing", async () => {
+    const driver = new QemuDriver(options);
+    drivers.push(driver);
+    const sneaky = { ...spec, id: randomUUID(), image: { ...spec.image, disk: "../etc/passwd" } };
+    await assert.rejects(driver.create(sneaky), (err: unknown) => {
+      assert.ok(err instanceof Invalid, String(err));
+      assert.equal(err.field, "image.disk");
+      assert.match(err.message, /plain file name/);
+      return true;
+    });
+    assert.deepEqual(await readdir(stateDir), []);
+    assert.deepEqual(await driver.list(), []);
+  });
+
+  it("boots the VM and lets the owner in as root with their key", async (t) => {
+    const driver = drivers[0]!;
+    const createdAt = Date.now();
+    await driver.create(spec);
+    const startedAt = Date.now();
+    const observation = await driver.start(spec);
+    const runningAt = Date.now();
+    assert.equal(observation.running, true);
+    assert.ok(observation.sshPort !== null);
+    sshPort = observation.sshPort;
+
+    const deadline = Date.now() + BANNER_WAIT_MS;
+    while (!(await probeSshBanner("127.0.0.1", sshPort, 2_000))) {
+      assert.ok(Date.now() < deadline, `no ssh banner on port ${sshPort} after ${BANNER_WAIT_MS} ms`);
+      await sleep(250);
+    }
+    const spawnToRunning = logs.find((l) => l.msg === "qemu runs the vm")?.fields?.msFromSpawn;
+    t.diagnostic(
+      `create: ${startedAt - createdAt} ms; start(): ${runningAt - startedAt} ms (accelerator probe included), ` +
+        `of which QEMU spawn to QMP running: ${String(spawnToRunning)} ms; ` +
+        `start() returned to ssh banner: ${Date.now() - runningAt} ms`,
+    );
+
+    const { stdout } = await run(
+      "ssh",
+      [
+        "-i", path.join(keyDir, "id"),
+        "-p", String(sshPort),
+        "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "BatchMode=yes",
+        "-o", "ConnectTimeout=30",
+        "-o", "LogLevel=ERROR",
+        "root@127.0.0.1",
+        "hostname; cat /proc/cmdline",
+      ],
+      { timeout: 60_000 },
+    );
+    const [hostname, cmdline] = stdout.split("\n");
+    assert.equal(hostname, "vm-test-1");
+    assert.ok(cmdline?.split(" ").includes(`vgrid_username=${OWNER}`), `kernel command line: ${cmdline}`);
+  });
+
+  it("re-adopts the running VM after an agent restart, without a second QEMU", async () => {
+    const before = drivers[0]!;
+    const [pid, ...others] = await processesNaming(vmDir);
+    assert.ok(pid !== undefined && others.length === 0, `one QEMU names the VM dir, found ${others.length + 1}`);
+    qemuPid = pid;
+    await before.close();
+
+    const driver = new QemuDriver(options);
+    drivers.push(driver);
+    assert.deepEqual(await driver.list(), [spec.id]);
+    assert.deepEqual(await driver.inspect(spec.id), { id: spec.id, running: true, sshPort, error: null });
+    assert.equal(Number((await readFile(path.join(vmDir, "qemu.pid"), "utf8")).trim()), qemuPid);
+
+    const again = await driver.start(spec);
+    assert.deepEqual(again, { id: spec.id, running: true, sshPort, error: null });
+    assert.deepEqual(await processesNaming(vmDir), [qemuPid]);
+  });
+
+  it("destroys the VM: no QEMU, no files, the port free again", async () => {
+    const driver = drivers[1]!;
+    await driver.destroy(spec.id);
+    assert.deepEqual(await processesNaming(vmDir), []);
+    assert.equal(existsSync(vmDir), false);
+    assert.equal(await isPortFree("127.0.0.1", sshPort), true);
+    assert.equal(await driver.inspect(spec.id), undefined);
+    assert.deepEqual(await driver.list(), []);
+    await driver.destroy(spec.id); // idempotent: nothing left to do
+  });
+});
