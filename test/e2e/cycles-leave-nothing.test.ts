@@ -52,7 +52,6 @@ test("a full host refuses the sixth VM, and terminated VMs leave nothing behind"
 
   assert.deepEqual(await processesMentioning(join(up!.dataDir, "node")), [], "no QEMU is left");
   assert.deepEqual(await zombies({ ppid: up!.proc.child.pid! }), [], "every QEMU was reaped");
-  assert.deepEqual(await zombies({ name: "qemu" }), [], "no QEMU zombie anywhere");
   assert.deepEqual(await nodeLeftovers(), [], "no VM directory (overlay, seed, socket) is left");
   const hosts = await api.call<{ items: Array<{ name: string; vms: number }> }>("GET", "/hosts");
   assert.equal(hosts.body.items.find((h) => h.name === "local")?.vms, 0, "the host's slots are all free again");

@@ -157,7 +157,8 @@ export async function probeKvm(timeoutMs: number): Promise<AccelDecision> {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         if (exitCode !== undefined) {
-          return { accel: "tcg", reason: `KVM probe failed: ${stderr.trim().split("\n").at(-1) ?? `exit ${exitCode}`}` };
+          const lastLine = stderr.trim().split("\n").at(-1) ?? "";
+          return { accel: "tcg", reason: `KVM probe failed: ${lastLine || `QEMU exited ${exitCode}`}` };
         }
         if ((await readMarks(debugLog)) === PROBE_DONE) {
           return { accel: "kvm", reason: `KVM probe guest ran its loop in long mode in ${Date.now() - started} ms` };
@@ -169,7 +170,7 @@ export async function probeKvm(timeoutMs: number): Promise<AccelDecision> {
       return { accel: "tcg", reason: `KVM probe guest ${seen} within ${timeoutMs} ms: KVM hangs or crawls here` };
     } finally {
       if (exitCode === undefined) child.kill("SIGKILL");
-      await Promise.race([exited, sleep(REAP_TIMEOUT_MS)]);
+      await Promise.race([exited, sleep(REAP_TIMEOUT_MS, undefined, { ref: false })]);
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
