@@ -99,13 +99,16 @@ async function main(): Promise<void> {
     await copyFile(join(built, "tiny.vmlinuz"), join(images, "tiny.vmlinuz"));
     await copyFile(join(built, "tiny.initrd"), join(images, "tiny.initrd"));
     const sizes = [
-      { label: "64 MiB", file: "small.qcow2", bytes: "64M" },
-      { label: "2 GiB", file: "big.qcow2", bytes: "2G" },
+      { label: "64 MiB", file: "small.qcow2", mib: 64 },
+      { label: "2 GiB", file: "big.qcow2", mib: 2048 },
     ];
     for (const s of sizes) {
       // Real data in every cluster, so that a copy has to move all of it.
-      await run("qemu-img", ["create", "-q", "-f", "qcow2", join(images, s.file), s.bytes]);
-      await run("qemu-io", ["-f", "qcow2", "-c", `write -q -P 0xab 0 ${s.bytes}`, join(images, s.file)], { maxBuffer: 1 << 20 });
+      await run("qemu-img", ["create", "-q", "-f", "qcow2", join(images, s.file), `${s.mib}M`]);
+      // qemu-io writes at most 2 GiB less a sector per command: fill in steps of 1 GiB.
+      const writes = [];
+      for (let at = 0; at < s.mib; at += 1024) writes.push("-c", `write -q -P 0xab ${at}M ${Math.min(1024, s.mib - at)}M`);
+      await run("qemu-io", ["-f", "qcow2", ...writes, join(images, s.file)]);
     }
     const accel = await detectAccel({ log: () => {} });
     const driver = new QemuDriver({ stateDir: join(work, "node"), imageDirectory: images, sshBind: "127.0.0.1", accel, log: () => {} });
