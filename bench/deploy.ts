@@ -17,7 +17,7 @@ import { detectAccel } from "../src/node/drivers/qemu/accel.js";
 import { QemuDriver } from "../src/node/drivers/qemu/driver.js";
 import { QmpClient } from "../src/node/drivers/qemu/qmp.js";
 import { pickFreePort } from "../src/node/drivers/qemu/ports.js";
-import { builtImagesDir } from "../src/cli/repo.js";
+import { builtImagesDir } from "../src/core/repo.js";
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.argv[2] ?? 5);

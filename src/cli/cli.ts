@@ -17,7 +17,7 @@ interface Command {
 /** Two-word commands are keyed by both words; their module receives what follows the second. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   up: {
-    usage: "vgrid up [--data DIR] [--listen HOST:PORT] [--max-vms N] [--keep-vms] [--config FILE]",
+    usage: "vgrid up [--data DIR] [--listen HOST:PORT] [--max-vms N] [--keep-vms] [--images DIR] [--config FILE]",
     summary: "run a server and a local node on this machine",
     load: () => import("./commands/up.js"),
   },

@@ -4,7 +4,7 @@
 
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { run } from "./run.js";
+import { run } from "../core/run.js";
 
 /** Where packages come from and where they are kept; `apt-get update` runs at most once per Apt. */
 export class Apt {

@@ -7,7 +7,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip, gunzipSync } from "node:zlib";
-import { run } from "./run.js";
+import { run } from "../core/run.js";
 
 /** Every path under root, relative to it, parents before children, sorted (so archives are reproducible). */
 export async function listTree(root: string): Promise<string[]> {

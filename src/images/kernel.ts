@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { copyFile, open, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { run } from "./run.js";
+import { run } from "../core/run.js";
 
 export interface KernelFiles {
   version: string;

@@ -3,16 +3,15 @@
 // Everything comes from Debian packages unpacked with dpkg-deb, never installed on the host.
 
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, posix, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Apt, extractDeb } from "./debian-packages.js";
 import { packInitramfs } from "./initramfs.js";
 import { findKernel, writeBootKernel } from "./kernel.js";
 import { moduleName, orderModules, parseModinfoDepends } from "./module-order.js";
-import { run } from "./run.js";
+import { run } from "../core/run.js";
+import { repoRoot } from "../core/repo.js";
 
 export interface BuildOptions {
   out: string;
@@ -296,7 +295,7 @@ async function copyModule(source: string, target: string): Promise<void> {
 
 /** The guest's scripts and /etc files from src/images/tiny/, and its empty directories. */
 async function stageGuestFiles(guest: string): Promise<void> {
-  const sources = join(await repoRoot(), "src/images/tiny");
+  const sources = join(repoRoot(), "src/images/tiny");
   for (const file of GUEST_FILES) {
     const target = join(guest, file.to);
     await mkdir(dirname(target), { recursive: true });
@@ -311,13 +310,3 @@ async function stageGuestFiles(guest: string): Promise<void> {
   await symlink("/proc/mounts", join(guest, "etc/mtab")); // df and mount read it
 }
 
-/** The checkout this module runs from (dist/src/images/ when compiled, src/images/ under a TS runner). */
-async function repoRoot(): Promise<string> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}: run vgrid from its checkout`);
-    dir = parent;
-  }
-  return dir;
-}

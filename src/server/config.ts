@@ -1,5 +1,7 @@
 // The server's settings, as parsed from server.toml or given by `vgrid up`: typed and frozen.
 
+import type { ImageSidecar } from "../core/image-sidecar.js";
+
 export interface HostConfig {
   name: string;
   maxVms: number;
@@ -57,3 +59,8 @@ export function numberedHostnames(prefix: string, count: number): HostnameConfig
 }
 
 const hex = (n: number) => n.toString(16).padStart(2, "0");
+
+/** A catalog entry from the sidecar `vgrid image build` wrote beside an image. */
+export function imageFromSidecar(i: ImageSidecar): ImageConfig {
+  return { ...i, kernel: i.kernel ?? null, initrd: i.initrd ?? null, cmdline: i.cmdline ?? null };
+}

@@ -4,28 +4,19 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 
 import { listInitramfs } from "../../src/images/initramfs.js";
 import { buildTinyImage } from "../../src/images/tiny.js";
+import { repoRoot } from "../../src/core/repo.js";
 
 const exec = promisify(execFile);
 
-/** The checkout's root: the nearest folder above this file with a package.json (src or dist alike). */
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, "package.json"))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
-
-const repo = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
+const repo = repoRoot();
 let dir = "";
 let disk = "";
 const log: string[] = [];

@@ -10,7 +10,6 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 import { Invalid } from "../../src/core/errors.js";
@@ -18,18 +17,11 @@ import type { VmSpec } from "../../src/core/protocol.js";
 import { QemuDriver, type QemuDriverOptions } from "../../src/node/drivers/qemu/driver.js";
 import { isPortFree } from "../../src/node/drivers/qemu/ports.js";
 import { probeSshBanner } from "../../src/node/liveness.js";
+import { builtImagesDir } from "../../src/core/repo.js";
 
 const run = promisify(execFile);
 
-/** The checkout's root: the nearest folder above this file with a package.json (src or dist alike). */
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, "package.json"))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
-
-const imageDirectory = path.join(findRepoRoot(path.dirname(fileURLToPath(import.meta.url))), "images", "build");
+const imageDirectory = builtImagesDir();
 /** Generous: under TCG on a busy 2-core node the tiny guest answers ssh in 5-10 s. */
 const BANNER_WAIT_MS = 180_000;
 const OWNER = "alice_test";

@@ -14,6 +14,8 @@ import { ensureUser, issueToken } from "../../src/server/store/users.js";
 import { tempDir } from "./vgrid.js";
 
 export const NODE_TOKEN = "node-token-for-tests-0123456789";
+/** A well-formed public key, for API tests where no one logs in to the VM. */
+export const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
 
 export interface TestServer {
   app: FastifyInstance;

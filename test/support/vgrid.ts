@@ -5,23 +5,16 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
+import { builtImagesDir, repoRoot } from "../../src/core/repo.js";
 import type { Vm } from "../../src/core/vm.js";
 import { eventually, processesMentioning } from "./processes.js";
 
 const run = promisify(execFile);
 
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
-  return dir;
-}
-
 export const VGRID = join(repoRoot(), "bin", "vgrid");
-export const IMAGES = join(repoRoot(), "images", "build");
+export const IMAGES = builtImagesDir();
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `vgrid-${prefix}-`));
@@ -62,10 +55,11 @@ export interface Up {
 }
 
 /** `vgrid up` on a fresh (or given) data dir and a free port; resolves once it says it is up. */
-export async function startUp(opts: { maxVms: number; dataDir?: string; keepVms?: boolean; listen?: string }): Promise<Up> {
+export async function startUp(opts: { maxVms: number; dataDir?: string; keepVms?: boolean; listen?: string; images?: string }): Promise<Up> {
   const dataDir = opts.dataDir ?? (await tempDir("up"));
   const args = ["up", "--data", dataDir, "--listen", opts.listen ?? "127.0.0.1:0", "--max-vms", String(opts.maxVms)];
   if (opts.keepVms) args.push("--keep-vms");
+  if (opts.images) args.push("--images", opts.images);
   const proc = startVgrid(args);
   const [url, adminToken] = await eventually("vgrid up to print its URL and token", 60_000, async () => {
     if (!proc.running) throw new Error(`vgrid up exited: ${proc.output}`);

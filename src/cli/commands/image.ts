@@ -4,7 +4,7 @@ import path from "node:path";
 import { parseCommand } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
 import { printLine } from "../output.js";
-import { repoRoot } from "../repo.js";
+import { repoRoot } from "../../core/repo.js";
 
 const RECIPES = ["tiny", "debian"] as const;
 

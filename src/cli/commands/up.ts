@@ -6,13 +6,14 @@ import { hostname as osHostname } from "node:os";
 import { resolve } from "node:path";
 import { readImageSidecars } from "../../core/image-sidecar.js";
 import { hostResources, startNode } from "../../node/node.js";
-import { numberedHostnames, type ServerConfig } from "../../server/config.js";
+import { imageFromSidecar, numberedHostnames, type ServerConfig } from "../../server/config.js";
+import { loadServerConfig } from "../../server/config-file.js";
 import { dataPaths } from "../../server/data-dir.js";
 import { startServer } from "../../server/server.js";
 import { ensureUser, issueToken, userForToken } from "../../server/store/users.js";
 import { parseCommand, positiveInteger } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
-import { builtImagesDir } from "../repo.js";
+import { builtImagesDir } from "../../core/repo.js";
 import { untilSignal } from "../signals.js";
 
 const LOCAL_HOST = "local";
@@ -27,16 +28,16 @@ export async function run(argv: string[]): Promise<number> {
     images: { type: "string" },
     config: { type: "string" },
   });
-  if (values.config !== undefined) {
-    throw new Failure("`vgrid up --config` is not supported yet: `vgrid up` needs no config; use `vgrid server --config` for a configured server");
-  }
+  // Optional: a server.toml's policies (admins, expiry, quota, overcommit, hostname pool, more images);
+  // the data dir, the listen address and the one local host stay vgrid up's own.
+  const file = values.config === undefined ? undefined : await loadServerConfig(values.config);
   const listen = parseListen(values.listen);
   const dataDir = resolve(values.data);
   const paths = dataPaths(dataDir);
   await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });
   const imageDirectory = resolve(values.images ?? builtImagesDir());
   const images = await readImageSidecars(imageDirectory);
-  if (images.length === 0) {
+  if (images.length === 0 && !file?.images.length) {
     throw new Failure(`no image in ${imageDirectory}: run \`make build\` (or \`vgrid image build tiny --out ${imageDirectory}/tiny.qcow2\`)`);
   }
   const resources = hostResources();
@@ -46,26 +47,14 @@ export async function run(argv: string[]): Promise<number> {
     listen,
     database: { file: paths.database },
     // One box: memory and cpus are overcommitted so that --max-vms is the only limit to think about.
-    overcommit: { memory: 4, cpus: 16 },
-    expiry: { defaultHours: 24, maxHours: 24 * 14 },
-    quota: { maxVmsPerUser: null },
+    overcommit: file?.overcommit ?? { memory: 4, cpus: 16 },
+    expiry: file?.expiry ?? { defaultHours: 24, maxHours: 24 * 14 },
+    quota: file?.quota ?? { maxVmsPerUser: null },
     nodeOfflineAfterSeconds: 60,
-    admins: [ADMIN],
+    admins: [ADMIN, ...(file?.admins ?? [])],
     hosts: [{ name: LOCAL_HOST, maxVms, memoryMiB: resources.memoryMiB, cpus: resources.cpus, token: nodeToken }],
-    hostnames: numberedHostnames("vm", Math.max(64, maxVms * 4)),
-    images: images.map((i) => ({
-      tag: i.tag,
-      name: i.name,
-      boot: i.boot,
-      disk: i.disk,
-      kernel: i.kernel ?? null,
-      initrd: i.initrd ?? null,
-      cmdline: i.cmdline ?? null,
-      minMemoryMiB: i.minMemoryMiB,
-      defaultMemoryMiB: i.defaultMemoryMiB,
-      maxMemoryMiB: i.maxMemoryMiB,
-      maxCpus: i.maxCpus,
-    })),
+    hostnames: file?.hostnames.length ? file.hostnames : numberedHostnames("vm", Math.max(64, maxVms * 4)),
+    images: [...(file?.images ?? []), ...images.map(imageFromSidecar)],
   };
 
   const server = await startServer(config, { localHost: LOCAL_HOST, logLevel: process.env.VGRID_LOG ?? "warn" });

@@ -1,13 +1,13 @@
 // The cloud-init NoCloud seed of a VM: meta-data and user-data rendered from its spec, packed into
 // an ISO labelled `cidata` that the guest reads as a disk (cloud-init, or the tiny image's /init).
 
-import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { Invalid } from "../../core/errors.js";
 import { isValidHostname, printable } from "../../core/names.js";
 import type { VmSpec } from "../../core/protocol.js";
+import { run } from "../../core/run.js";
 
 export interface SeedFiles {
   metaData: string;
@@ -20,7 +20,6 @@ export const USER_DATA = "user-data";
 
 /** xorriso packs two small files in about 0.1 s; far longer means it is stuck. */
 const XORRISO_TIMEOUT_MS = 30_000;
-const STDERR_LIMIT = 8 * 1024;
 
 /**
  * Renders the seed of one VM. Every scalar is a JSON string, which is also a YAML double-quoted
@@ -67,25 +66,5 @@ export async function writeSeedIso(dir: string, files: SeedFiles, outPath: strin
   await writeFile(path.join(dir, USER_DATA), files.userData, { mode: 0o600 });
   await writeFile(path.join(dir, META_DATA), files.metaData, { mode: 0o600 });
   const args = ["-as", "mkisofs", "-output", path.resolve(outPath), "-volid", "cidata", "-joliet", "-rock"];
-  await runXorriso([...args, USER_DATA, META_DATA], dir);
-}
-
-function runXorriso(args: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("xorriso", args, { cwd, stdio: ["ignore", "ignore", "pipe"], timeout: XORRISO_TIMEOUT_MS });
-    let stderr = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
-      stderr = (stderr + chunk).slice(-STDERR_LIMIT);
-    });
-    child.on("error", (err) => reject(new Error(`cannot run xorriso to make the seed ISO: ${err.message}`)));
-    // 'close' comes after the process exited and its stderr ended: the child is reaped by then.
-    child.on("close", (code, signal) => {
-      if (code === 0) resolve();
-      else {
-        const why = signal !== null ? `was killed by ${signal} (timeout ${XORRISO_TIMEOUT_MS} ms?)` : `exited ${code}`;
-        reject(new Error(`xorriso ${why} making ${args[3]}: ${stderr.trim()}`));
-      }
-    });
-  });
+  await run("xorriso", [...args, USER_DATA, META_DATA], { cwd: dir, timeoutMs: XORRISO_TIMEOUT_MS });
 }

@@ -8,6 +8,7 @@ import type { ServerContext } from "../context.js";
 import { authenticate } from "./auth.js";
 import { sendProblem, toProblem } from "./problems.js";
 import { catalogRoutes } from "./routes/catalog.js";
+import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { meRoutes } from "./routes/me.js";
 import { nodeRoutes } from "./routes/nodes.js";
@@ -62,6 +63,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
       await api.register(catalogRoutes(ctx));
       await api.register(vmRoutes(ctx));
       await api.register(nodeRoutes(ctx));
+      await api.register(eventRoutes(ctx));
     },
     { prefix: "/api/v1" },
   );

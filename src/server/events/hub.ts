@@ -1,6 +1,8 @@
-// In-process notifications: a node's long-poll wakes when what should run on its host changes.
+// In-process notifications: a node's long-poll wakes when what should run on its host changes, and
+// event streams (SSE) hear of every VM that changed.
 
 import { EventEmitter } from "node:events";
+import type { Vm } from "../../core/vm.js";
 
 export class Hub {
   private readonly emitter = new EventEmitter();
@@ -8,6 +10,16 @@ export class Hub {
   constructor() {
     // One listener per waiting long-poll: many nodes may wait at once.
     this.emitter.setMaxListeners(0);
+  }
+
+  publishVm(vm: Vm): void {
+    this.emitter.emit("vm", vm);
+  }
+
+  /** Calls `listener` with every VM that changes; returns the function that stops it. */
+  onVm(listener: (vm: Vm) => void): () => void {
+    this.emitter.on("vm", listener);
+    return () => this.emitter.off("vm", listener);
   }
 
   notifyHost(host: string): void {

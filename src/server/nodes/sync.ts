@@ -15,7 +15,7 @@ export async function authenticateNode(db: Db, nodeName: string, token: string |
   }
 }
 
-/** Applies a node's reports; returns true if any VM changed (so watchers can be told). */
+/** Applies a node's reports; returns the ids of the VMs that changed (so watchers can be told). */
 export async function applyReports(db: Db, req: SyncRequest, now: Date): Promise<string[]> {
   const nowIso = now.toISOString();
   const changed: string[] = [];
@@ -48,7 +48,8 @@ async function applyReport(tx: DbOrTx, host: string, report: VmReport, now: stri
     responding: responding ? 1 : 0,
     ssh_port: next === "terminated" ? null : (report.sshPort ?? vm.ssh_port),
     ip: report.ip ?? vm.ip,
-    error: next === "failed" ? (report.error ?? "the node reported a failure without a reason") : vm.error,
+    // The reason is the one given with the failure; later reports (the node cleaning up) keep it.
+    error: next === "failed" && report.state === "failed" ? (report.error ?? "the node reported a failure without a reason") : vm.error,
   };
   const same =
     update.state === vm.state &&

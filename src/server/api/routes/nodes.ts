@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { SyncRequestSchema, SyncResponseSchema } from "../../../core/protocol.js";
 import type { ServerContext } from "../../context.js";
 import { applyReports, authenticateNode, desiredFor } from "../../nodes/sync.js";
+import { findVm } from "../../store/vms.js";
 import { bearerToken } from "../auth.js";
 import { responses } from "../schemas.js";
 
@@ -24,6 +25,10 @@ export function nodeRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
         const req = request.body;
         await authenticateNode(ctx.db, req.node, bearerToken(request));
         const changed = await applyReports(ctx.db, req, ctx.now());
+        for (const id of changed) {
+          const vm = await findVm(ctx.db, id);
+          if (vm) ctx.hub.publishVm(vm);
+        }
         let desired = await desiredFor(ctx.db, req.node);
         if (changed.length === 0 && desired.version === req.version && req.waitSeconds > 0) {
           const abort = new AbortController();

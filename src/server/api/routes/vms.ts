@@ -34,6 +34,7 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
         const sshKeys = body.sshKeys === undefined ? undefined : parseSshPublicKeys(body.sshKeys);
         const vm = await deployVm(ctx.db, ctx.config, user, { ...body, sshKeys }, ctx.now());
         ctx.hub.notifyHost(vm.host);
+        ctx.hub.publishVm(vm);
         await audit(ctx.db, ctx.now(), user.name, "vm.deploy", vm.id, request.ip);
         return reply.code(201).send(vm);
       },
@@ -80,6 +81,7 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
         const user = requireUser(request);
         const vm = await terminateVm(ctx.db, user, request.params.id, ctx.now());
         ctx.hub.notifyHost(vm.host);
+        ctx.hub.publishVm(vm);
         await audit(ctx.db, ctx.now(), user.name, "vm.terminate", vm.id, request.ip);
         return reply.code(202).send(vm);
       },
@@ -99,6 +101,7 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
       async (request) => {
         const user = requireUser(request);
         const vm = await extendVm(ctx.db, ctx.config, user, request.params.id, request.body.hours, ctx.now());
+        ctx.hub.publishVm(vm);
         await audit(ctx.db, ctx.now(), user.name, "vm.extend", vm.id, request.ip);
         return vm;
       },

@@ -1,5 +1,5 @@
-// Runs the Debian tools an image recipe needs: argument arrays only (never a shell), a timeout
-// on every call, and an error that names the command and shows the end of what it said.
+// Runs a program (qemu-img, xorriso, the Debian tools of an image recipe): argument arrays only
+// (never a shell), a timeout on every call, and an error that names the command and what it said.
 
 import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
