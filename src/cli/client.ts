@@ -1,6 +1,7 @@
 // A small typed client for the vgrid REST API (/api/v1): the CLI talks to the server like any other user.
 
 import type { Image, Vm } from "../core/vm.js";
+import { oneLine } from "./errors.js";
 
 export type { Image, Vm };
 
@@ -192,6 +193,3 @@ const SOCKET_ERRORS: Record<string, string> = {
   ETIMEDOUT: "connection timed out",
 };
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, " ").trim();
-}

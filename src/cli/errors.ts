@@ -9,3 +9,8 @@ export class UsageError extends Error {
 export class Failure extends Error {
   override readonly name = "Failure";
 }
+
+/** A message folded onto one line: the CLI's errors are one line on stderr. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}

@@ -2,6 +2,8 @@
 
 import { dirname, resolve } from "node:path";
 import { Type } from "typebox";
+import { ConfigError } from "../core/errors.js";
+import { normalizeUsername } from "../core/names.js";
 import { loadTomlConfig } from "../core/toml-config.js";
 import { numberedHostnames, type ServerConfig } from "./config.js";
 
@@ -85,7 +87,13 @@ export async function loadServerConfig(file: string): Promise<ServerConfig> {
     expiry: c.expiry,
     quota: c.quota,
     nodeOfflineAfterSeconds: c.nodeOfflineAfterSeconds,
-    admins: c.admins,
+    admins: c.admins.map((name, i) => {
+      try {
+        return normalizeUsername(name);
+      } catch (err) {
+        throw new ConfigError(file, `admins[${i}]`, (err as Error).message);
+      }
+    }),
     hosts: c.hosts,
     hostnames: [...c.hostnames.pool, ...numberedHostnames(c.hostnames.prefix, c.hostnames.count)],
     images: c.images,

@@ -4,10 +4,10 @@
 
 import assert from "node:assert/strict";
 import { readFile, readdir, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Vm } from "../../src/core/vm.js";
+import { pickFreePort } from "../../src/node/drivers/qemu/ports.js";
 import { eventually, processesMentioning, sshKeygen, sshRun, zombies } from "../support/processes.js";
 import { Api, IMAGES, VGRID, VgridProcess, cleanUp, startVgrid, tempDir } from "../support/vgrid.js";
 import { execFile } from "node:child_process";
@@ -21,16 +21,8 @@ let url: string;
 let server: VgridProcess | undefined;
 let node: VgridProcess | undefined;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
-
 async function writeConfigs(): Promise<void> {
-  const port = await freePort();
+  const port = await pickFreePort("127.0.0.1");
   url = `http://127.0.0.1:${port}`;
   const tiny = JSON.parse(await readFile(join(IMAGES, "tiny.json"), "utf8")) as Record<string, unknown>;
   const image = Object.entries(tiny)

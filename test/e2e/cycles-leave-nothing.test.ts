@@ -44,11 +44,19 @@ test("a full host refuses the sixth VM, and terminated VMs leave nothing behind"
   await Promise.all(first.map((vm) => api.terminateAndWait(vm.id)));
 
   // More rounds: deploy and terminate at once (the node may not even have seen them), and after boot.
+  const statesAtTerminate = new Set<string>();
   for (let round = 0; round < 3; round++) {
     const batch = await Promise.all(Array.from({ length: 5 }, () => api.deploy({ image: "tiny", sshKeys: [key] })));
     if (round === 1) await Promise.all(batch.map((vm) => eventually("QEMU to run", 120_000, async () => ((await api.vm(vm.id)).state === "running" ? true : undefined))));
-    await Promise.all(batch.map((vm) => api.terminateAndWait(vm.id)));
+    await Promise.all(
+      batch.map(async (vm) => {
+        statesAtTerminate.add((await api.vm(vm.id)).state);
+        await api.terminateAndWait(vm.id);
+      }),
+    );
   }
+  assert.ok(statesAtTerminate.has("running"), "some VMs were terminated while running");
+  assert.ok(statesAtTerminate.has("pending") || statesAtTerminate.has("provisioning"), `some VMs were terminated before they ran: ${[...statesAtTerminate].join(", ")}`);
 
   assert.deepEqual(await processesMentioning(join(up!.dataDir, "node")), [], "no QEMU is left");
   assert.deepEqual(await zombies({ ppid: up!.proc.child.pid! }), [], "every QEMU was reaped");

@@ -132,19 +132,23 @@ export class Api {
   }
 }
 
-/** Stops a vgrid process and checks that nothing it started is left; removes the data dir. */
+/**
+ * Stops a vgrid process (SIGTERM, as an operator would) and checks that nothing it started is left:
+ * a process still naming the data dir is killed, and reported as a failure. Removes the data dir.
+ */
 export async function cleanUp(proc: VgridProcess | undefined, dataDir: string | undefined): Promise<void> {
   await proc?.stop("SIGTERM");
-  if (dataDir) {
-    for (const pid of await processesMentioning(dataDir)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
+  if (!dataDir) return;
+  const left = await processesMentioning(dataDir);
+  for (const pid of left) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
     }
-    await rm(dataDir, { recursive: true, force: true });
   }
+  await rm(dataDir, { recursive: true, force: true });
+  if (left.length > 0) throw new Error(`processes left running after the test: ${left.join(", ")}`);
 }
 
 export { writeFile };

@@ -59,3 +59,13 @@ for (const [argv, own, extra] of [
     assert.deepEqual(splitAtDashes([...argv]), { own, extra });
   });
 }
+
+test("buildSshArgv refuses an endpoint that ssh would read as an option", () => {
+  for (const ssh of [
+    { host: "-oProxyCommand=touch /tmp/x", port: 22, user: "root" },
+    { host: "127.0.0.1", port: 22, user: "-oProxyCommand=x" },
+    { host: "a b", port: 22, user: "root" },
+  ]) {
+    assert.throws(() => buildSshArgv({ ...running, ssh }, []), (e: unknown) => e instanceof Failure && /not a plain host and user/.test(e.message));
+  }
+});

@@ -14,6 +14,10 @@ import { vmLabel } from "../output.js";
 export function buildSshArgv(vm: Vm, extra: string[]): string[] {
   if (!vm.ssh) throw new Failure(`${vmLabel(vm)} has no ssh endpoint (it is ${vm.state})`);
   const { host, port, user } = vm.ssh;
+  // The host and user come from the server: a value that ssh would read as an option is refused.
+  if (!/^[A-Za-z0-9][A-Za-z0-9.:-]*$/.test(host) || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user)) {
+    throw new Failure(`${vmLabel(vm)} has an ssh endpoint that is not a plain host and user; refusing to pass it to ssh`);
+  }
   return ["-p", String(port), "-o", `HostKeyAlias=vgrid-${vm.id}`, "-l", user, host, ...extra];
 }
 

@@ -2,18 +2,20 @@
 
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { isIPv4 } from "node:net";
 import { hostname as osHostname } from "node:os";
 import { resolve } from "node:path";
 import { readImageSidecars } from "../../core/image-sidecar.js";
+import { builtImagesDir } from "../../core/repo.js";
 import { hostResources, startNode } from "../../node/node.js";
 import { imageFromSidecar, numberedHostnames, type ServerConfig } from "../../server/config.js";
 import { loadServerConfig } from "../../server/config-file.js";
-import { dataPaths } from "../../server/data-dir.js";
+import { DataDirBusy, dataPaths, lockDataDir } from "../../server/data-dir.js";
 import { startServer } from "../../server/server.js";
+import type { Db } from "../../server/store/db.js";
 import { ensureUser, issueToken, userForToken } from "../../server/store/users.js";
 import { parseCommand, positiveInteger } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
-import { builtImagesDir } from "../../core/repo.js";
 import { untilSignal } from "../signals.js";
 
 const LOCAL_HOST = "local";
@@ -28,20 +30,20 @@ export async function run(argv: string[]): Promise<number> {
     images: { type: "string" },
     config: { type: "string" },
   });
+  const listen = parseListen(values.listen);
+  const maxVmsFlag = positiveInteger("--max-vms", values["max-vms"], "VMs on this machine");
+  const dataDir = resolve(values.data);
+  const paths = dataPaths(dataDir);
+  const imageDirectory = resolve(values.images ?? builtImagesDir());
   // Optional: a server.toml's policies (admins, expiry, quota, overcommit, hostname pool, more images);
   // the data dir, the listen address and the one local host stay vgrid up's own.
   const file = values.config === undefined ? undefined : await loadServerConfig(values.config);
-  const listen = parseListen(values.listen);
-  const dataDir = resolve(values.data);
-  const paths = dataPaths(dataDir);
-  await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });
-  const imageDirectory = resolve(values.images ?? builtImagesDir());
-  const images = await readImageSidecars(imageDirectory);
-  if (images.length === 0 && !file?.images.length) {
+  const sidecars = await readImageSidecars(imageDirectory);
+  if (sidecars.length === 0 && !file?.images.length) {
     throw new Failure(`no image in ${imageDirectory}: run \`make build\` (or \`vgrid image build tiny --out ${imageDirectory}/tiny.qcow2\`)`);
   }
   const resources = hostResources();
-  const maxVms = positiveInteger("--max-vms", values["max-vms"], "VMs on this machine") ?? defaultMaxVms(resources);
+  const maxVms = maxVmsFlag ?? defaultMaxVms(resources);
   const nodeToken = randomBytes(32).toString("base64url");
   const config: ServerConfig = {
     listen,
@@ -54,55 +56,73 @@ export async function run(argv: string[]): Promise<number> {
     admins: [ADMIN, ...(file?.admins ?? [])],
     hosts: [{ name: LOCAL_HOST, maxVms, memoryMiB: resources.memoryMiB, cpus: resources.cpus, token: nodeToken }],
     hostnames: file?.hostnames.length ? file.hostnames : numberedHostnames("vm", Math.max(64, maxVms * 4)),
-    images: [...(file?.images ?? []), ...images.map(imageFromSidecar)],
+    images: [...(file?.images ?? []), ...sidecars.map(imageFromSidecar)],
   };
 
-  const server = await startServer(config, { localHost: LOCAL_HOST, logLevel: process.env.VGRID_LOG ?? "warn" });
-  const log = (msg: string, fields?: Record<string, unknown>) => {
-    if (process.env.VGRID_LOG === "debug" || process.env.VGRID_LOG === "info") {
-      process.stderr.write(`node: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
-    }
-  };
-  const node = startNode({
-    serverUrl: server.url,
-    nodeName: LOCAL_HOST,
-    token: nodeToken,
-    stateDir: paths.nodeState,
-    imageDirectory,
-    sshBind: listen.host,
-    sshHost: listen.host === "0.0.0.0" || listen.host === "::" ? osHostname() : listen.host,
-    log,
+  await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });
+  const unlock = await lockDataDir(paths.lock).catch((err: unknown) => {
+    throw err instanceof DataDirBusy ? new Failure(err.message) : err;
   });
-
-  const signalled = untilSignal();
-  await Promise.race([node.agent.online(), signalled]);
-  const token = await adminToken(server.ctx.db, paths.adminToken);
-  process.stderr.write(`vgrid is up: ${server.url} (local node online, up to ${maxVms} VMs, images: ${images.map((i) => i.tag).join(", ")})\n`);
-  process.stdout.write(
-    [
-      `VGRID_URL=${server.url}`,
-      `API docs: ${server.url}/api/docs`,
-      "Log in from a shell as the admin with:",
-      `  export VGRID_URL=${server.url} VGRID_TOKEN=${token}`,
-      "  vgrid deploy tiny --wait",
-      "Other users: vgrid token create --user NAME --data " + dataDir,
-      "",
-    ].join("\n"),
-  );
-  const signal = await signalled;
-  process.stderr.write(`vgrid: ${signal}: ${values["keep-vms"] ? "leaving the VMs running" : "stopping the VMs"}...\n`);
-  await node.shutdown(!values["keep-vms"]);
-  await server.close();
-  return 0;
+  // Each part started is stopped again, in reverse order, however the rest goes.
+  const cleanups: Array<() => Promise<void>> = [unlock];
+  try {
+    const signalled = untilSignal();
+    const server = await startServer(config, { localHost: LOCAL_HOST, logLevel: process.env.VGRID_LOG ?? "warn" });
+    cleanups.push(() => server.close());
+    const node = startNode({
+      serverUrl: server.url,
+      nodeName: LOCAL_HOST,
+      token: nodeToken,
+      stateDir: paths.nodeState,
+      imageDirectory,
+      sshBind: listen.host,
+      sshHost: listen.host === "0.0.0.0" ? osHostname() : listen.host,
+      log: nodeLog,
+    });
+    // An error ends vgrid up like a crash: the VMs run on, to be re-adopted. Only a signal stops them.
+    let keepVms = true;
+    cleanups.push(() => node.shutdown(!keepVms));
+    if ((await Promise.race([node.agent.online().then(() => "online" as const), signalled])) === "online") {
+      const token = await adminToken(server.ctx.db, paths.adminToken);
+      process.stderr.write(`vgrid is up: ${server.url} (local node online, up to ${maxVms} VMs, images: ${config.images.map((i) => i.tag).join(", ")})\n`);
+      process.stdout.write(welcome(server.url, token, dataDir));
+    }
+    const signal = await signalled;
+    keepVms = values["keep-vms"];
+    process.stderr.write(`vgrid: ${signal}: ${keepVms ? "leaving the VMs running" : "stopping the VMs"}...\n`);
+    return 0;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
 }
 
-function parseListen(text: string): { host: string; port: number } {
-  const match = /^(.*):(\d{1,5})$/.exec(text);
-  const port = match ? Number(match[2]) : NaN;
-  if (!match || !match[1] || port > 65535) {
-    throw new UsageError(`--listen must be HOST:PORT (like 127.0.0.1:8080), not '${text}'`);
+function welcome(url: string, token: string, dataDir: string): string {
+  return [
+    `VGRID_URL=${url}`,
+    `API docs: ${url}/api/docs`,
+    "Log in from a shell as the admin with:",
+    `  export VGRID_URL=${url} VGRID_TOKEN=${token}`,
+    "  vgrid deploy tiny --wait",
+    `Other users: vgrid token create --user NAME --data ${dataDir}`,
+    "",
+  ].join("\n");
+}
+
+function nodeLog(msg: string, fields?: Record<string, unknown>): void {
+  if (process.env.VGRID_LOG === "debug" || process.env.VGRID_LOG === "info") {
+    process.stderr.write(`node: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
   }
-  return { host: match[1].replace(/^\[(.*)\]$/, "$1"), port };
+}
+
+/** HOST:PORT with an IPv4 address (QEMU's forwarded ssh ports listen on the same one), or localhost. */
+export function parseListen(text: string): { host: string; port: number } {
+  const match = /^([^:]+):(\d{1,5})$/.exec(text);
+  const host = match?.[1] === "localhost" ? "127.0.0.1" : match?.[1];
+  const port = Number(match?.[2]);
+  if (host === undefined || !isIPv4(host) || port > 65535) {
+    throw new UsageError(`--listen must be IPV4:PORT (like 127.0.0.1:8080 or 0.0.0.0:8080), not '${text}'`);
+  }
+  return { host, port };
 }
 
 /** Room for a few tiny VMs per core, bounded by memory (a TCG guest's QEMU takes about 300 MiB). */
@@ -111,7 +131,7 @@ function defaultMaxVms(r: { memoryMiB: number; cpus: number }): number {
 }
 
 /** The admin's token, kept in the data directory so that every `vgrid up` on it prints the same one. */
-async function adminToken(db: Parameters<typeof ensureUser>[0], file: string): Promise<string> {
+async function adminToken(db: Db, file: string): Promise<string> {
   const now = new Date().toISOString();
   const kept = await readFile(file, "utf8").then((t) => t.trim(), () => "");
   if (kept && (await userForToken(db, kept, now))) return kept;

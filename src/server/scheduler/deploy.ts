@@ -7,7 +7,7 @@ import { Conflict, Invalid, Unavailable } from "../../core/errors.js";
 import { HOLDING_STATES, type Vm } from "../../core/vm.js";
 import type { ServerConfig } from "../config.js";
 import type { Db } from "../store/db.js";
-import type { ImageRow } from "../store/schema.js";
+import { findImage, visibleImages } from "../store/images.js";
 import type { User } from "../store/users.js";
 import { findVm, type DbOrTx } from "../store/vms.js";
 import { couldEverFit, placeVm, type HostLoad } from "./placement.js";
@@ -18,25 +18,6 @@ export interface DeployRequest {
   cpus?: number;
   hours?: number;
   sshKeys?: string[];
-}
-
-export async function findImage(db: DbOrTx, tag: string, user: string): Promise<ImageRow | undefined> {
-  return db
-    .selectFrom("images")
-    .selectAll()
-    .where("tag", "=", tag)
-    .where((eb) => eb.or([eb("owner", "is", null), eb("owner", "=", user)]))
-    .executeTakeFirst();
-}
-
-async function knownImageTags(db: DbOrTx, user: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom("images")
-    .select("tag")
-    .where((eb) => eb.or([eb("owner", "is", null), eb("owner", "=", user)]))
-    .orderBy("tag")
-    .execute();
-  return rows.map((r) => r.tag);
 }
 
 export async function hostLoads(db: DbOrTx, config: ServerConfig, now: Date): Promise<HostLoad[]> {
@@ -78,7 +59,7 @@ export async function deployVm(
 ): Promise<Vm> {
   const image = await findImage(db, req.image, user.name);
   if (!image) {
-    const known = await knownImageTags(db, user.name);
+    const known = (await visibleImages(db, user.name)).map((i) => i.tag);
     throw new Invalid("image", `image '${req.image}' is not in the catalog; known images: ${known.join(", ") || "none"}`);
   }
   const memoryMiB = req.memoryMiB ?? image.default_memory_mib;

@@ -5,6 +5,7 @@ import { Type } from "typebox";
 import { ImageSchema } from "../../../core/vm.js";
 import type { ServerContext } from "../../context.js";
 import { hostLoads } from "../../scheduler/deploy.js";
+import { visibleImages } from "../../store/images.js";
 import { requireAdmin, requireUser } from "../auth.js";
 import { responses } from "../schemas.js";
 
@@ -26,12 +27,7 @@ export function catalogRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
       { schema: { tags: ["images"], summary: "Images you may deploy", response: responses({ 200: Type.Object({ items: Type.Array(ImageSchema) }) }) } },
       async (request) => {
         const user = requireUser(request);
-        const rows = await ctx.db
-          .selectFrom("images")
-          .selectAll()
-          .where((eb) => eb.or([eb("owner", "is", null), eb("owner", "=", user.name)]))
-          .orderBy("tag")
-          .execute();
+        const rows = await visibleImages(ctx.db, user.name);
         return {
           items: rows.map((r) => ({
             tag: r.tag,

@@ -1,6 +1,7 @@
 // GET /api/v1/events: Server-Sent Events of VM changes the caller may see (theirs, or all for an admin).
 
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { ServerResponse } from "node:http";
 import type { Vm } from "../../../core/vm.js";
 import type { ServerContext } from "../../context.js";
 import { requireUser } from "../auth.js";
@@ -10,6 +11,12 @@ const KEEPALIVE_MS = 20_000;
 
 export function eventRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
   return async (app) => {
+    // Open streams end when the server closes; otherwise close() would wait on them forever.
+    const open = new Set<ServerResponse>();
+    app.addHook("preClose", async () => {
+      for (const out of open) out.end();
+    });
+
     app.get(
       "/events",
       {
@@ -35,9 +42,11 @@ export function eventRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
         };
         const stop = ctx.hub.onVm(send);
         const keepalive = setInterval(() => out.write(": keepalive\n\n"), KEEPALIVE_MS);
-        request.raw.socket.once("close", () => {
+        open.add(out);
+        out.once("close", () => {
           clearInterval(keepalive);
           stop();
+          open.delete(out);
         });
       },
     );

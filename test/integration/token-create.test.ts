@@ -1,0 +1,60 @@
+// `vgrid token create` on the server's store: a token alone on stdout's last line, users created as
+// needed with their names normalised, --admin promoting an existing user, bad names refused.
+
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import { openSqliteStore } from "../../src/server/store/db.js";
+import { userForToken } from "../../src/server/store/users.js";
+import { VGRID, tempDir } from "../support/vgrid.js";
+
+const run = promisify(execFile);
+let dir: string;
+
+before(async () => {
+  dir = await tempDir("token");
+  await (await openSqliteStore(join(dir, "vgrid.db"))).destroy(); // as a first `vgrid up` would leave it
+});
+
+after(async () => rm(dir, { recursive: true, force: true }));
+
+async function whoHas(token: string) {
+  const db = await openSqliteStore(join(dir, "vgrid.db"));
+  try {
+    return await userForToken(db, token, new Date().toISOString());
+  } finally {
+    await db.destroy();
+  }
+}
+
+test("token create prints a token for a new user, and --admin promotes an existing one", async () => {
+  const first = await run(VGRID, ["token", "create", "--user", "carol jones", "--data", dir]);
+  const token = first.stdout.trim().split("\n").at(-1)!;
+  assert.match(token, /^vgt_[A-Za-z0-9_-]{40,}$/);
+  assert.deepEqual(await whoHas(token), { name: "carol_jones", admin: false, sshKeys: [], maxVms: null });
+
+  const second = await run(VGRID, ["token", "create", "--user", "carol_jones", "--admin", "--data", dir]);
+  const adminToken = second.stdout.trim().split("\n").at(-1)!;
+  assert.notEqual(adminToken, token);
+  assert.equal((await whoHas(adminToken))?.admin, true);
+  assert.equal((await whoHas(token))?.admin, true, "the user, not the token, is the admin");
+});
+
+test("token create refuses a bad name or a missing store with one line and exit 1", async () => {
+  for (const [args, words] of [
+    [["--user", "../../etc", "--data", dir], "not allowed"],
+    [["--user", "a;rm -rf /", "--data", dir], "not allowed"],
+    [["--user", "x", "--data", join(dir, "nowhere")], "no vgrid database"],
+  ] as const) {
+    const failed = await run(VGRID, ["token", "create", ...args]).then(
+      () => ({ code: 0, stderr: "" }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    assert.equal(failed.code, 1, args.join(" "));
+    assert.equal(failed.stderr.trim().split("\n").length, 1, failed.stderr);
+    assert.ok(failed.stderr.includes(words), failed.stderr);
+  }
+});
