@@ -3,7 +3,8 @@
 // Everything comes from Debian packages unpacked with dpkg-deb, never installed on the host.
 
 import { randomBytes } from "node:crypto";
-import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, extname, join, posix, relative, resolve } from "node:path";
 import { Apt, extractDeb } from "./debian-packages.js";
@@ -45,20 +46,30 @@ export interface ImagePaths {
 /**
  * Modules /init loads, with their dependencies: the PCI transport, the rng early (when the node
  * gives one, it ends dropbear's wait for the kernel's random pool sooner), the seed disk and its
- * filesystem, the network.
+ * filesystem, the network, then the filesystem of the VM's own disk. ext4 asks the crypto API for
+ * "crc32c" when it mounts (a softdep, which `modinfo -F depends` does not list, and there is no
+ * modprobe in the guest to resolve it): crc32c_generic provides it on any CPU, where crc32c_intel
+ * would need SSE 4.2, which TCG's default CPU lacks.
  */
-const GUEST_MODULES = ["virtio_pci", "virtio_rng", "virtio_blk", "isofs", "virtio_net"];
+const GUEST_MODULES = ["virtio_pci", "virtio_rng", "virtio_blk", "isofs", "virtio_net", "crc32c_generic", "ext4"];
 /** User space of the guest; their library packages are found with apt-cache. */
 const GUEST_PACKAGES = ["busybox-static", "dropbear-bin"];
 /** Dynamically linked programs copied into the guest with the libraries they load. */
 const GUEST_PROGRAMS = ["usr/sbin/dropbear", "usr/bin/dropbearkey"];
-/** The root disk: the guest runs from RAM, the disk only gives the node something to overlay. */
+/**
+ * The image's disk: an empty ext4 filesystem. The guest runs from RAM; each VM's overlay of this
+ * disk (its /dev/vda) keeps what must outlive a reboot of that VM, its ssh host keys: /init mounts
+ * it at /var/lib/vgrid, finding it by this label. It is made empty here, so that every VM makes its
+ * own keys on its first boot. ext4 for its journal: the node stops VMs by pulling the plug.
+ */
+export const DISK_LABEL = "vgrid-tiny";
 const DISK_SIZE = "64M";
 
 /** Files of src/images/tiny/ and where they go in the guest. */
 const GUEST_FILES: { from: string; to: string; mode: number }[] = [
   { from: "init", to: "init", mode: 0o755 },
   { from: "cloud-config.sh", to: "lib/vgrid/cloud-config.sh", mode: 0o644 },
+  { from: "disk.sh", to: "lib/vgrid/disk.sh", mode: 0o644 },
   { from: "inittab", to: "etc/inittab", mode: 0o644 },
   { from: "udhcpc.script", to: "usr/share/udhcpc/default.script", mode: 0o755 },
   { from: "passwd", to: "etc/passwd", mode: 0o644 },
@@ -70,8 +81,9 @@ const GUEST_FILES: { from: string; to: string; mode: number }[] = [
 /** Empty directories the guest expects, with their modes. */
 const GUEST_DIRS: [string, number][] = [
   ["proc", 0o755], ["sys", 0o755], ["dev", 0o755], ["run", 0o755], ["tmp", 0o1777], ["mnt", 0o755],
-  ["root", 0o700], ["etc/dropbear", 0o700], ["var/log", 0o755],
+  ["root", 0o700], ["var/log", 0o755], ["var/lib/vgrid", 0o755],
 ];
+// No etc/dropbear: /init makes it a link to the VM's disk (or, failing that, a directory in RAM).
 
 /** FILE's companions share its stem: images/build/tiny.qcow2 -> images/build/tiny.vmlinuz, ... */
 export function imagePaths(out: string): ImagePaths {
@@ -124,10 +136,11 @@ export async function buildTinyImage(opts: BuildOptions): Promise<void> {
     const modules = await stageModules(kernel.modulesDir, guest);
     opts.log(`kernel ${kernel.version}; modules in load order: ${modules.join(" ")}`);
     await stageGuestFiles(guest);
+    await writeFile(join(guest, "lib/vgrid/disk-label"), `${DISK_LABEL}\n`, { mode: 0o644 });
 
     await packInitramfs(guest, temp.initrd);
     const kernelKind = await writeBootKernel(kernel, temp.kernel, opts.log);
-    await run("qemu-img", ["create", "-q", "-f", "qcow2", temp.disk, DISK_SIZE]);
+    await makeDisk(work, temp.disk);
     await writeFile(temp.sidecar, `${JSON.stringify(tinySidecar(paths))}\n`, { mode: 0o644 });
 
     // Renamed whole, the sidecar last: whoever sees it finds the other three complete.
@@ -139,6 +152,32 @@ export async function buildTinyImage(opts: BuildOptions): Promise<void> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The empty ext4 filesystem labelled DISK_LABEL, as a qcow2 at `target`: mke2fs writes a raw file
+ * (no loop device, no mount, no root needed) that qemu-img converts, keeping only written blocks.
+ */
+async function makeDisk(work: string, target: string): Promise<void> {
+  const raw = join(work, "disk.raw");
+  const empty = join(work, "disk-root");
+  await mkdir(empty, { mode: 0o755 });
+  await chmod(empty, 0o755); // -d gives the filesystem's root the mode of this directory
+  const mke2fs = await sbinProgram("mke2fs");
+  // root_owner: the root directory belongs to root in the guest, whoever builds.
+  await run(mke2fs, ["-q", "-F", "-t", "ext4", "-L", DISK_LABEL, "-m", "0", "-E", "root_owner=0:0", "-d", empty, raw, DISK_SIZE]);
+  await run("qemu-img", ["convert", "-q", "-f", "raw", "-O", "qcow2", raw, target]);
+  await chmod(target, 0o644);
+}
+
+/** e2fsprogs lives in /usr/sbin (or /sbin), which is not on a Debian user's PATH: look there too. */
+async function sbinProgram(name: string): Promise<string> {
+  const dirs = [...(process.env.PATH ?? "").split(":").filter((dir) => dir.length > 0), "/usr/sbin", "/sbin"];
+  for (const dir of dirs) {
+    const path = join(dir, name);
+    if (await access(path, constants.X_OK).then(() => true, () => false)) return path;
+  }
+  throw new Error(`${name} not found on PATH nor in /usr/sbin or /sbin: install e2fsprogs`);
 }
 
 /** The image's files in the order they are put in place: the sidecar last. */

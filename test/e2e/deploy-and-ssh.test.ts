@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { eventually, processesMentioning, sshKeygen, sshRun, zombies } from "../support/processes.js";
+import { eventually, processesMentioning, sshHostKey, sshKeygen, sshRun, zombies } from "../support/processes.js";
 import { Api, cleanUp, createToken, startUp, tempDir, type Up } from "../support/vgrid.js";
 
 let up: Up | undefined;
@@ -45,6 +45,7 @@ test("alice deploys a VM, ssh-es in as root with her key, and terminating it lea
   const mallory = await sshKeygen(keysDir, "mallory");
   await assert.rejects(sshRun(mallory.privateKey, vm.ssh.host, vm.ssh.port, "true"));
 
+  const hostKey = await sshHostKey(vm.ssh.host, vm.ssh.port);
   const vmDir = join(up!.dataDir, "node", "vms", vm.id);
   assert.ok(existsSync(join(vmDir, "overlay.qcow2")), "the VM's overlay lives in its own directory");
   assert.equal((await processesMentioning(vmDir)).length, 1, "exactly one QEMU runs the VM");
@@ -60,6 +61,8 @@ test("alice deploys a VM, ssh-es in as root with her key, and terminating it lea
   assert.ok(history.body.items.some((v) => v.id === vm.id));
   const next = await alice.deploy({ image: "tiny" });
   assert.equal(next.name, vm.name, "the released hostname is taken again");
+  const nextReady = await alice.waitReady(next.id);
+  assert.notEqual(await sshHostKey(nextReady.ssh!.host, nextReady.ssh!.port), hostKey, "a new VM of the same image has its own host key");
   await alice.terminateAndWait(next.id);
   await eventually("the second VM's directory to go", 30_000, async () =>
     existsSync(join(up!.dataDir, "node", "vms", next.id)) ? undefined : true,

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { processesMentioning, sshKeygen, sshRun } from "../support/processes.js";
+import { processesMentioning, sshHostKey, sshKeygen, sshRun } from "../support/processes.js";
 import { Api, cleanUp, startUp, tempDir, type Up } from "../support/vgrid.js";
 
 let up: Up | undefined;
@@ -27,6 +27,7 @@ test("VMs survive vgrid up restarts: stopped by Ctrl-C and booted again, or left
   let api = new Api(up.url, up.adminToken);
   const vm = await api.waitReady((await api.deploy({ image: "tiny", sshKeys: [key.publicKey] })).id);
   const vmDir = join(dataDir, "node", "vms", vm.id);
+  const hostKey = await sshHostKey(vm.ssh!.host, vm.ssh!.port);
 
   // Ctrl-C: the VM is stopped, its disk kept; the next `vgrid up` boots it again.
   await up.proc.stop("SIGINT");
@@ -35,6 +36,7 @@ test("VMs survive vgrid up restarts: stopped by Ctrl-C and booted again, or left
   api = new Api(up.url, up.adminToken);
   const again = await api.waitReady(vm.id);
   assert.equal((await sshRun(key.privateKey, again.ssh!.host, again.ssh!.port, "hostname")).trim(), vm.name);
+  assert.equal(await sshHostKey(again.ssh!.host, again.ssh!.port), hostKey, "the VM booted again keeps its ssh host key");
   const pid = await processesMentioning(vmDir);
   assert.equal(pid.length, 1);
 

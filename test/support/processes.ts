@@ -84,3 +84,12 @@ export async function eventually<T>(what: string, ms: number, check: () => Promi
     await sleep(everyMs);
   }
 }
+
+/** The VM's ed25519 ssh host key (type and base64), as a client sees it; polls until the guest answers. */
+export async function sshHostKey(host: string, port: number): Promise<string> {
+  return eventually(`an ssh host key at ${host}:${port}`, 60_000, async () => {
+    const { stdout } = await run("ssh-keyscan", ["-T", "5", "-p", String(port), "-t", "ed25519", host], { timeout: 30_000 });
+    const fields = stdout.split("\n").find((line) => line && !line.startsWith("#"))?.split(" ");
+    return fields && fields.length >= 3 ? `${fields[1]} ${fields[2]}` : undefined;
+  });
+}
