@@ -31,7 +31,11 @@ export const VmSpecSchema = Type.Object(
     cpus: Type.Integer(),
     sshKeys: Type.Array(Type.String()),
     image: ImageBootSchema,
-    desired: Type.Union([Type.Literal("running"), Type.Literal("terminated")]),
+    /**
+     * running: make it run. stopped: it failed; stop it but keep its files (console and QEMU logs) for
+     * diagnosis while it holds its slot and hostname. terminated: stop it and delete every file of it.
+     */
+    desired: Type.Union([Type.Literal("running"), Type.Literal("stopped"), Type.Literal("terminated")]),
   },
   { additionalProperties: false },
 );
@@ -56,6 +60,20 @@ export const VmReportSchema = Type.Object(
 );
 export type VmReport = Static<typeof VmReportSchema>;
 
+/**
+ * A host name or an IP literal, the only kind of text a node may give as the address clients reach it
+ * on: it becomes `vm.ssh.host`, which `vgrid ssh` hands to ssh, so it must never read as an option
+ * (no leading '-') nor carry spaces, '=', '@' or quotes. 253 is the longest DNS name.
+ */
+export const SSH_HOST_PATTERN = "^[A-Za-z0-9:][A-Za-z0-9.:-]*$";
+export const SSH_HOST_MAX_LENGTH = 253;
+const SSH_HOST = new RegExp(SSH_HOST_PATTERN);
+
+/** Whether `text` is an address the server may show users as their VM's ssh host. */
+export function isSafeSshHost(text: string): boolean {
+  return text.length <= SSH_HOST_MAX_LENGTH && SSH_HOST.test(text);
+}
+
 export const SyncRequestSchema = Type.Object(
   {
     node: Type.String(),
@@ -63,8 +81,8 @@ export const SyncRequestSchema = Type.Object(
     version: Type.Integer(),
     /** Longest time the server may hold the request open, in seconds. */
     waitSeconds: Type.Integer({ minimum: 0, maximum: 60 }),
-    /** The address clients use to reach this node's forwarded ports. */
-    sshHost: Type.String(),
+    /** The address clients use to reach this node's forwarded ports: a host name or an IP literal. */
+    sshHost: Type.String({ pattern: SSH_HOST_PATTERN, minLength: 1, maxLength: SSH_HOST_MAX_LENGTH }),
     capacity: Type.Object(
       { memoryMiB: Type.Integer(), cpus: Type.Integer() },
       { additionalProperties: false },

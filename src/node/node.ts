@@ -3,6 +3,7 @@
 import { cpus, totalmem } from "node:os";
 import { Agent } from "./agent.js";
 import { QemuDriver } from "./drivers/qemu/driver.js";
+import { sshProbeAddress } from "./liveness.js";
 
 export interface NodeOptions {
   serverUrl: string;
@@ -40,6 +41,7 @@ export function startNode(opts: NodeOptions): RunningNode {
     token: opts.token,
     driver,
     sshHost: opts.sshHost,
+    probeHost: sshProbeAddress(opts.sshBind),
     capacity: hostResources(),
     log: opts.log,
   });

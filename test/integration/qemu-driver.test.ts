@@ -1,5 +1,6 @@
 // A real VM through the qemu driver: the owner gets in as root with their key, an agent restart
-// re-adopts the VM without a second QEMU, and destroy leaves no process, file or port behind.
+// re-adopts the VM without a second QEMU, a QEMU that does not answer QMP is "unknown" (never killed nor
+// doubled by start), and destroy leaves no process, file or port behind.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -131,6 +132,14 @@ describe("qemu driver with the tiny image", () => {
     assert.deepEqual(await driver.list(), []);
   });
 
+  it("starts only what create() made: start() of a VM without files runs no QEMU", async () => {
+    const driver = drivers[0]!;
+    const never = { ...spec, id: randomUUID() };
+    await assert.rejects(driver.start(never), /has no spec\.json on this node: create\(\) makes it before start\(\)/);
+    assert.deepEqual(await processesNaming(path.join(stateDir, "vms", never.id)), []);
+    assert.deepEqual(await driver.list(), []);
+  });
+
   it("boots the VM and lets the owner in as root with their key", async (t) => {
     const driver = drivers[0]!;
     const createdAt = Date.now();
@@ -138,7 +147,7 @@ describe("qemu driver with the tiny image", () => {
     const startedAt = Date.now();
     const observation = await driver.start(spec);
     const runningAt = Date.now();
-    assert.equal(observation.running, true);
+    assert.equal(observation.state, "running");
     assert.ok(observation.sshPort !== null);
     sshPort = observation.sshPort;
 
@@ -184,11 +193,39 @@ describe("qemu driver with the tiny image", () => {
     const driver = new QemuDriver(options);
     drivers.push(driver);
     assert.deepEqual(await driver.list(), [spec.id]);
-    assert.deepEqual(await driver.inspect(spec.id), { id: spec.id, running: true, sshPort, error: null });
+    assert.deepEqual(await driver.inspect(spec.id), { id: spec.id, state: "running", sshPort, error: null });
     assert.equal(Number((await readFile(path.join(vmDir, "qemu.pid"), "utf8")).trim()), qemuPid);
 
     const again = await driver.start(spec);
-    assert.deepEqual(again, { id: spec.id, running: true, sshPort, error: null });
+    assert.deepEqual(again, { id: spec.id, state: "running", sshPort, error: null });
+    assert.deepEqual(await processesNaming(vmDir), [qemuPid]);
+  });
+
+  it("calls a QEMU that is alive but silent on QMP unknown, and start() neither kills nor doubles it", async () => {
+    const driver = drivers[1]!;
+    // SIGSTOP: the process is there but answers nothing, as QEMU on an overloaded node may for a while.
+    process.kill(qemuPid, "SIGSTOP");
+    try {
+      const silent = await driver.inspect(spec.id);
+      assert.equal(silent?.state, "unknown");
+      assert.equal(silent?.sshPort, sshPort);
+      assert.match(silent?.error ?? "", new RegExp(`QEMU \\(pid ${qemuPid}\\) does not answer QMP`));
+      const started = await driver.start(spec);
+      assert.equal(started.state, "unknown");
+      assert.deepEqual(await processesNaming(vmDir), [qemuPid], "the silent QEMU lives on, alone");
+    } finally {
+      process.kill(qemuPid, "SIGCONT");
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const seen = await driver.inspect(spec.id);
+      if (seen?.state === "running") {
+        assert.deepEqual(seen, { id: spec.id, state: "running", sshPort, error: null });
+        break;
+      }
+      assert.ok(Date.now() < deadline, `the VM does not run again after SIGCONT: ${JSON.stringify(seen)}`);
+      await sleep(250);
+    }
     assert.deepEqual(await processesNaming(vmDir), [qemuPid]);
   });
 

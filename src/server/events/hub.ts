@@ -26,18 +26,58 @@ export class Hub {
     this.emitter.emit(`host:${host}`);
   }
 
-  /** Resolves when the host is notified or after `ms`, whichever comes first; `signal` ends the wait early. */
-  waitForHost(host: string, ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.emitter.off(`host:${host}`, done);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.emitter.on(`host:${host}`, done);
-      signal?.addEventListener("abort", done);
-    });
+  /**
+   * Starts listening for the host's notifications now, before the caller reads what it may wait on,
+   * so that a notification in between is not lost: `wait` then resolves at once. Call `cancel` when
+   * done (waiting or not) so that no listener is left behind.
+   */
+  watchHost(host: string): HostWatch {
+    const event = `host:${host}`;
+    let notified = false;
+    let wake: (() => void) | undefined;
+    const listener = () => {
+      notified = true;
+      wake?.();
+    };
+    this.emitter.on(event, listener);
+    const cancel = () => {
+      this.emitter.off(event, listener);
+      wake?.();
+    };
+    const wait = (ms: number, signal?: AbortSignal): Promise<void> =>
+      new Promise((resolve) => {
+        if (notified || signal?.aborted === true) {
+          resolve();
+          return;
+        }
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        signal?.addEventListener("abort", done);
+        wake = done;
+      });
+    return { wait, cancel };
   }
+
+  /** Resolves when the host is notified or after `ms`, whichever comes first; `signal` ends the wait early. */
+  async waitForHost(host: string, ms: number, signal?: AbortSignal): Promise<void> {
+    const watch = this.watchHost(host);
+    try {
+      await watch.wait(ms, signal);
+    } finally {
+      watch.cancel();
+    }
+  }
+}
+
+/** A subscription to one host's notifications, from `Hub.watchHost`. */
+export interface HostWatch {
+  /** Resolves once the host was notified since the watch began, after `ms`, or when `signal` aborts. */
+  wait(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Stops listening and ends a wait in progress. */
+  cancel(): void;
 }

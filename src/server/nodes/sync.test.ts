@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { VmReport } from "../../core/protocol.js";
-import { nextState } from "./sync.js";
+import type { VmReport, VmSpec } from "../../core/protocol.js";
+import { NODE_TOKEN, startTestServer } from "../../../test/support/server.js";
+import { Hub } from "../events/hub.js";
+import type { VmRow } from "../store/schema.js";
+import { toVm } from "../store/vms.js";
+import { desiredOf, errorAfter, nextState } from "./sync.js";
 
 test("node reports move a VM through its states; the owner's terminate always wins", () => {
   const rows: Array<[string, VmReport["state"], string]> = [
@@ -25,4 +29,94 @@ test("node reports move a VM through its states; the owner's terminate always wi
   for (const [current, reported, expected] of rows) {
     assert.equal(nextState(current, reported), expected, `${current} + ${reported}`);
   }
+});
+
+test("a failure report gives its reason whatever the next state; other reports keep the reason there", () => {
+  const rows: Array<[string, string | null, VmReport["state"], string | null, string | null]> = [
+    // [current state, current error, reported state, reported error, error after]
+    ["running", null, "failed", "QEMU was killed by SIGKILL", "QEMU was killed by SIGKILL"],
+    ["provisioning", null, "failed", null, "the node reported a failure without a reason"],
+    // A terminating VM whose deletion fails shows why, while it stays terminating.
+    ["terminating", null, "failed", "rm: permission denied", "rm: permission denied"],
+    ["terminating", "QEMU exited with code 1", "failed", "rm: permission denied", "rm: permission denied"],
+    // A restarted node stopping a failed VM no longer knows the reason: the server keeps it.
+    ["failed", "QEMU exited with code 1", "failed", null, "QEMU exited with code 1"],
+    // Reports that are not failures never touch the reason (the node cleaning up, a later success).
+    ["failed", "QEMU exited with code 1", "terminated", null, "QEMU exited with code 1"],
+    ["terminating", "rm: permission denied", "terminated", null, "rm: permission denied"],
+    ["running", null, "running", null, null],
+    // A terminated VM is history.
+    ["terminated", "QEMU exited with code 1", "failed", "late news", "QEMU exited with code 1"],
+  ];
+  for (const [state, error, reported, reportedError, expected] of rows) {
+    assert.equal(errorAfter({ state, error }, { state: reported, error: reportedError }), expected, `${state} + ${reported} ${reportedError}`);
+  }
+});
+
+test("the node is told to run a live VM, stop a failed one (keeping its files), and delete a terminating one", () => {
+  const rows: Array<[string, VmSpec["desired"] | undefined]> = [
+    ["pending", "running"],
+    ["provisioning", "running"],
+    ["running", "running"],
+    ["failed", "stopped"],
+    ["terminating", "terminated"],
+    ["terminated", undefined],
+  ];
+  for (const [state, desired] of rows) assert.equal(desiredOf(state), desired, state);
+});
+
+test("a node cannot give an ssh host that ssh would read as an option or anything but an address", async (t) => {
+  const server = await startTestServer();
+  t.after(() => server.close());
+  const rows: Array<[string, number]> = [
+    ["-oProxyCommand=touch /tmp/pwned", 400],
+    ["-p2222", 400],
+    ["host name", 400],
+    ["alice@host", 400],
+    ["host;reboot", 400],
+    ["", 400],
+    [`${"a".repeat(254)}`, 400],
+    ["127.0.0.1", 200],
+    ["node-1.lab.example.org", 200],
+    ["::1", 200],
+    [`${"a".repeat(253)}`, 200],
+  ];
+  for (const [sshHost, status] of rows) {
+    const res = await server.app.inject({
+      method: "POST",
+      url: "/api/v1/nodes/sync",
+      headers: { authorization: `Bearer ${NODE_TOKEN}` },
+      payload: { node: "h1", version: 0, waitSeconds: 0, sshHost, capacity: { memoryMiB: 8192, cpus: 8 }, reports: [] },
+    });
+    assert.equal(res.statusCode, status, `sshHost '${sshHost}': ${res.body}`);
+    if (status === 400) assert.match(res.body, /sshHost/, "the problem names the field");
+  }
+});
+
+test("the vm object never shows an ssh host stored before nodes' requests were checked", () => {
+  const row: VmRow = {
+    id: "7f3c0e52-5b7e-4c1a-9d59-0e0a3c6f1b2d", name: "vm-001", owner: "alice", image: "tiny", host: "h1",
+    state: "running", responding: 1, last_seen_at: null, memory_mib: 256, cpus: 1,
+    created_at: "2025-01-01T00:00:00.000Z", expires_at: null, ssh_port: 2222, ip: null,
+    mac: "52:54:00:00:00:01", error: null, ssh_keys: "[]", updated_at: "2025-01-01T00:00:00.000Z",
+  };
+  assert.deepEqual(toVm(row, "127.0.0.1").ssh, { host: "127.0.0.1", port: 2222, user: "root" });
+  assert.equal(toVm(row, "-oProxyCommand=touch /tmp/pwned").ssh, null);
+});
+
+test("a node's long-poll hears a change made between reading what should run and starting to wait", async () => {
+  const hub = new Hub();
+  const stillWaiting = () => new Promise<string>((resolve) => setImmediate(() => resolve("still waiting")));
+  const watch = hub.watchHost("h1");
+  // ...the route reads the desired state here; a deploy lands and notifies...
+  hub.notifyHost("h1");
+  assert.equal(await Promise.race([watch.wait(60_000).then(() => "woken"), stillWaiting()]), "woken");
+  watch.cancel();
+
+  const quiet = hub.watchHost("h1");
+  hub.notifyHost("h2");
+  const waiting = quiet.wait(60_000).then(() => "woken");
+  assert.equal(await Promise.race([waiting, stillWaiting()]), "still waiting", "another host's change does not wake it");
+  quiet.cancel();
+  assert.equal(await waiting, "woken", "cancel ends a wait in progress");
 });

@@ -3,6 +3,7 @@
 import { Forbidden } from "../../core/errors.js";
 import type { SyncRequest, SyncResponse, VmReport, VmSpec } from "../../core/protocol.js";
 import { machineName } from "../../core/names.js";
+import { HOLDING_STATES } from "../../core/vm.js";
 import { hashSecret } from "../store/catalog.js";
 import type { Db } from "../store/db.js";
 import type { DbOrTx } from "../store/vms.js";
@@ -48,8 +49,7 @@ async function applyReport(tx: DbOrTx, host: string, report: VmReport, now: stri
     responding: responding ? 1 : 0,
     ssh_port: next === "terminated" ? null : (report.sshPort ?? vm.ssh_port),
     ip: report.ip ?? vm.ip,
-    // The reason is the one given with the failure; later reports (the node cleaning up) keep it.
-    error: next === "failed" && report.state === "failed" ? (report.error ?? "the node reported a failure without a reason") : vm.error,
+    error: errorAfter(vm, report),
   };
   const same =
     update.state === vm.state &&
@@ -85,7 +85,37 @@ export function nextState(current: string, reported: VmReport["state"]): string 
   }
 }
 
-/** What should run on the host now: every VM placed there that is not terminated or failed. */
+/**
+ * The VM's `error` once the report is applied. A failure report gives its reason whatever the next
+ * state (a terminating VM whose deletion fails shows why while it stays terminating); every other
+ * report, and a failure report without a reason (a restarted node that no longer knows it), keeps the
+ * reason already there. A terminated VM is history: nothing changes it.
+ */
+export function errorAfter(vm: { state: string; error: string | null }, report: Pick<VmReport, "state" | "error">): string | null {
+  if (report.state !== "failed" || vm.state === "terminated") return vm.error;
+  return report.error ?? vm.error ?? "the node reported a failure without a reason";
+}
+
+/**
+ * What the node should make of a VM in this state: run it; stop it but keep its files while it
+ * holds its slot (failed: its logs tell why); or delete it (terminating). Undefined: not listed.
+ */
+export function desiredOf(state: string): VmSpec["desired"] | undefined {
+  switch (state) {
+    case "pending":
+    case "provisioning":
+    case "running":
+      return "running";
+    case "failed":
+      return "stopped";
+    case "terminating":
+      return "terminated";
+    default:
+      return undefined;
+  }
+}
+
+/** What should be on the host now: every VM placed there that is not terminated, with what to make of it. */
 export async function desiredFor(db: Db, host: string): Promise<SyncResponse> {
   const hostRow = await db.selectFrom("hosts").select("desired_version").where("name", "=", host).executeTakeFirstOrThrow();
   const rows = await db
@@ -109,21 +139,27 @@ export async function desiredFor(db: Db, host: string): Promise<SyncResponse> {
       "images.cmdline",
     ])
     .where("vms.host", "=", host)
-    .where("vms.state", "in", ["pending", "provisioning", "running", "terminating"])
+    // Every VM that holds a slot here: a failed one too, so that its node keeps its files until terminated.
+    .where("vms.state", "in", HOLDING_STATES)
     .orderBy("vms.created_at")
     .execute();
-  const vms: VmSpec[] = rows.map((r) => ({
-    id: r.id,
-    machineName: machineName(r.id),
-    hostname: r.name,
-    extra: r.extra ?? "",
-    mac: r.mac,
-    owner: r.owner,
-    memoryMiB: r.memory_mib,
-    cpus: r.cpus,
-    sshKeys: JSON.parse(r.ssh_keys) as string[],
-    image: { tag: r.tag, disk: r.disk, kernel: r.kernel, initrd: r.initrd, cmdline: r.cmdline },
-    desired: r.state === "terminating" ? "terminated" : "running",
-  }));
+  const vms: VmSpec[] = [];
+  for (const r of rows) {
+    const desired = desiredOf(r.state);
+    if (desired === undefined) continue;
+    vms.push({
+      id: r.id,
+      machineName: machineName(r.id),
+      hostname: r.name,
+      extra: r.extra ?? "",
+      mac: r.mac,
+      owner: r.owner,
+      memoryMiB: r.memory_mib,
+      cpus: r.cpus,
+      sshKeys: JSON.parse(r.ssh_keys) as string[],
+      image: { tag: r.tag, disk: r.disk, kernel: r.kernel, initrd: r.initrd, cmdline: r.cmdline },
+      desired,
+    });
+  }
   return { version: hostRow.desired_version, vms };
 }

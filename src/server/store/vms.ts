@@ -1,14 +1,23 @@
 // VM rows: reading them as the API's vm object, and the queries the routes and the node protocol share.
 
+import { isSafeSshHost } from "../../core/protocol.js";
 import type { Vm, VmState } from "../../core/vm.js";
 import type { Db } from "./db.js";
 import type { VmRow } from "./schema.js";
 
 export type DbOrTx = Pick<Db, "selectFrom" | "updateTable" | "insertInto" | "deleteFrom">;
 
-/** The vm object of API.md. `sshHost` is the address clients use to reach the VM's node. */
+/**
+ * The vm object of API.md. `sshHost` is the address clients use to reach the VM's node; one that is
+ * not a plain host name or IP literal (stored before nodes' requests were checked) is never shown,
+ * since `vgrid ssh` hands it to ssh.
+ */
 export function toVm(row: VmRow, sshHost: string | null): Vm {
-  const reachable = row.ssh_port !== null && sshHost !== null && (row.state === "running" || row.state === "terminating");
+  const reachable =
+    row.ssh_port !== null &&
+    sshHost !== null &&
+    isSafeSshHost(sshHost) &&
+    (row.state === "running" || row.state === "terminating");
   return {
     id: row.id,
     name: row.name,

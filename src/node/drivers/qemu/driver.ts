@@ -59,8 +59,8 @@ interface QmpStatus {
   running: boolean;
 }
 
-/** What the driver sees, plus what it needs to decide: the live QEMU's PID and whether QMP answered. */
-type Observation = VmObservation & { pid: number | undefined; qmpAnswered: boolean };
+/** What the driver sees, plus the live QEMU's PID (undefined when the state is `gone`). */
+type Observation = VmObservation & { pid: number | undefined };
 
 /** Each try picks a fresh port; another process taking it between our pick and QEMU's bind is rare. */
 const START_ATTEMPTS = 5;
@@ -75,6 +75,11 @@ const KILL_TIMEOUT_MS = 10_000;
 const POLL_MS = 50;
 /** QEMU's words when the forwarded port is taken (slirp, QEMU 7.2). */
 const PORT_TAKEN = /could not set up host forwarding rule/i;
+/**
+ * QMP run states after which the guest cannot go on by itself (qapi/run-state.json). Every other state
+ * that is not `running` (paused, io-error, suspended, ...) may pass, so it is `unknown`, not `halted`.
+ */
+const HALTED_STATUSES = new Set(["shutdown", "guest-panicked", "internal-error"]);
 
 export class QemuDriver implements Driver {
   readonly name = "qemu";
@@ -116,9 +121,10 @@ export class QemuDriver implements Driver {
     });
   }
 
+  /** Starts what `create` made: the agent owns the order (create, then start); start makes no file. */
   async start(spec: VmSpec): Promise<VmObservation> {
-    await this.create(spec);
-    return this.withLock(spec.id, () => this.startLocked(spec, vmPaths(this.opts.stateDir, spec.id)));
+    const paths = vmPaths(this.opts.stateDir, spec.id);
+    return this.withLock(spec.id, () => this.startLocked(spec, paths));
   }
 
   async stop(id: string): Promise<void> {
@@ -163,23 +169,25 @@ export class QemuDriver implements Driver {
 
   private async startLocked(spec: VmSpec, paths: VmPaths): Promise<VmObservation> {
     const current = await this.observe(spec.id, paths);
-    if (current.running) return withoutPid(current);
-    if (current.pid !== undefined) {
-      // A QEMU of this VM that cannot be asked might be a healthy VM on a busy node: never kill it
-      // here (stop() does that on purpose); the next reconcile pass asks again.
-      if (!current.qmpAnswered) {
-        throw new Error(`VM ${spec.id} has a QEMU (pid ${current.pid}) already: ${current.error ?? "no answer"}`);
-      }
-      // It answers but does not run the VM (paused, panicked): replace it; it holds the overlay's lock.
-      this.opts.log("replacing a qemu that does not run its vm", { vm: spec.id, pid: current.pid, why: current.error });
+    // A QEMU of this VM that cannot say it runs might be a healthy VM on a busy node: never kill it
+    // nor start a second one here (stop() does that on purpose); the caller asks again later.
+    if (current.state === "running" || current.state === "unknown") return withoutPid(current);
+    if (current.state === "halted") {
+      // Its guest ended for good (shut down, panicked): replace it; it holds the overlay's lock.
+      this.opts.log("replacing a qemu whose guest ended", { vm: spec.id, pid: current.pid, why: current.error });
       await this.stopLocked(spec.id, paths);
+    }
+    for (const file of [paths.spec, paths.overlay, paths.seedIso]) {
+      if (!(await fileExists(file))) {
+        throw new Error(`VM ${spec.id} has no ${path.basename(file)} on this node: create() makes it before start()`);
+      }
     }
     const accel = this.opts.accel ?? (await detectAccel({ log: this.opts.log }));
     const boot = this.directBoot(spec);
     for (let attempt = 1; ; attempt++) {
       const port = await pickFreePort(this.opts.sshBind);
       const failure = await this.spawnQemu(spec, paths, { accel, boot, port });
-      if (failure === undefined) return { id: spec.id, running: true, sshPort: port, error: null };
+      if (failure === undefined) return { id: spec.id, state: "running", sshPort: port, error: null };
       if (PORT_TAKEN.test(failure) && attempt < START_ATTEMPTS) {
         this.opts.log("ssh port taken before qemu bound it; trying another", { vm: spec.id, port, attempt });
         continue;
@@ -278,19 +286,22 @@ export class QemuDriver implements Driver {
     return waitUntilGone(pid, paths.pidFile, timeoutMs);
   }
 
+  /** Running, unknown (QEMU up, QMP silent or paused), halted (QEMU up, guest ended) or gone (no QEMU). */
   private async observe(id: string, paths: VmPaths): Promise<Observation> {
     const sshPort = await readPort(paths.sshPort);
     const pid = await this.livePid(id, paths);
     if (pid === undefined) {
-      return { id, running: false, sshPort, error: await this.deathReason(id, paths), pid, qmpAnswered: false };
+      return { id, state: "gone", sshPort, error: await this.deathReason(id, paths), pid };
     }
     try {
       const status = await this.queryStatus(id, paths);
-      const error = status.running ? null : `QEMU (pid ${pid}) says the VM is ${status.status}`;
-      return { id, running: status.running, sshPort, error, pid, qmpAnswered: true };
+      if (status.running) return { id, state: "running", sshPort, error: null, pid };
+      const error = `QEMU (pid ${pid}) says the VM is ${status.status}`;
+      return { id, state: HALTED_STATUSES.has(status.status) ? "halted" : "unknown", sshPort, error, pid };
     } catch (err) {
+      // The process is alive: a slow answer is no proof that the VM is dead.
       const error = `QEMU (pid ${pid}) does not answer QMP: ${errorText(err)}`;
-      return { id, running: false, sshPort, error, pid, qmpAnswered: false };
+      return { id, state: "unknown", sshPort, error, pid };
     }
   }
 
@@ -402,8 +413,8 @@ export class QemuDriver implements Driver {
   }
 }
 
-function withoutPid({ id, running, sshPort, error }: Observation): VmObservation {
-  return { id, running, sshPort, error };
+function withoutPid({ id, state, sshPort, error }: Observation): VmObservation {
+  return { id, state, sshPort, error };
 }
 
 /** Waits for `promise` at most `ms`, without a timer left behind to hold the event loop. */

@@ -29,17 +29,24 @@ export function nodeRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
           const vm = await findVm(ctx.db, id);
           if (vm) ctx.hub.publishVm(vm);
         }
-        let desired = await desiredFor(ctx.db, req.node);
-        if (changed.length === 0 && desired.version === req.version && req.waitSeconds > 0) {
-          const abort = new AbortController();
-          // A node that gave up (or died) must not keep a listener waiting.
-          reply.raw.once("close", () => abort.abort());
-          await ctx.hub.waitForHost(req.node, req.waitSeconds * 1000, abort.signal);
-          // The node was online all along: it was waiting on us.
-          await ctx.db.updateTable("hosts").set({ last_seen_at: ctx.now().toISOString() }).where("name", "=", req.node).execute();
-          desired = await desiredFor(ctx.db, req.node);
+        // Listen before reading: a change between the read and the wait would otherwise sleep until
+        // the wait ends (up to waitSeconds) instead of waking this node at once.
+        const watch = ctx.hub.watchHost(req.node);
+        try {
+          let desired = await desiredFor(ctx.db, req.node);
+          if (changed.length === 0 && desired.version === req.version && req.waitSeconds > 0) {
+            const abort = new AbortController();
+            // A node that gave up (or died) must not keep a listener waiting.
+            reply.raw.once("close", () => abort.abort());
+            await watch.wait(req.waitSeconds * 1000, abort.signal);
+            // The node was online all along: it was waiting on us.
+            await ctx.db.updateTable("hosts").set({ last_seen_at: ctx.now().toISOString() }).where("name", "=", req.node).execute();
+            desired = await desiredFor(ctx.db, req.node);
+          }
+          return desired;
+        } finally {
+          watch.cancel();
         }
-        return desired;
       },
     );
   };

@@ -1,0 +1,427 @@
+// The agent's decisions, each a short story against the REAL in-process server (Fastify app, SQLite
+// file, node protocol): what it retries, what it never fails, restarts or reports, what it deletes and
+// when. The hypervisor is a scripted in-memory driver; QEMU itself is tested in test/integration and test/e2e.
+
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import net from "node:net";
+import { after, test, type TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { Invalid } from "../core/errors.js";
+import type { VmSpec } from "../core/protocol.js";
+import type { Vm } from "../core/vm.js";
+import { KEY, NODE_TOKEN, startTestServer, type TestServer } from "../../test/support/server.js";
+import { Agent } from "./agent.js";
+import type { Driver, VmCondition, VmObservation } from "./drivers/driver.js";
+
+type Verb = "create" | "start" | "stop" | "destroy";
+
+interface ScriptedVm {
+  state: VmCondition;
+  sshPort: number | null;
+  error: string | null;
+}
+
+/**
+ * Stands in for QEMU only to test the agent's decisions: an in-memory hypervisor whose VMs, failures
+ * and silences each story scripts. A VM in `vms` is one with files on the node. It also records every
+ * verb, and any use of it after (or while) it is closed. The real driver is tested in
+ * test/integration/qemu-driver.test.ts and in test/e2e/.
+ */
+class ScriptedDriver implements Driver {
+  readonly name = "scripted";
+  readonly calls: Array<[Verb, string]> = [];
+  readonly inspections = new Map<string, number>();
+  /** Misuse seen: a verb after close, or close while a verb was still running. */
+  readonly misuse: string[] = [];
+  private readonly failures: Array<{ verb: Verb; id: string | undefined; message: string }> = [];
+  private readonly held = new Map<string, Promise<void>>();
+  private readonly releases = new Map<string, () => void>();
+  private busy = 0;
+  private closed = false;
+
+  /** `vms` may come from a previous driver: VMs outlive their agent, as QEMUs do. */
+  constructor(
+    readonly vms = new Map<string, ScriptedVm>(),
+    private readonly sshPort: number | null = null,
+  ) {}
+
+  /** The next `verb` (of VM `id`, or of any VM) throws `message`, once. */
+  failNext(verb: Verb, id: string | undefined, message: string): void {
+    this.failures.push({ verb, id, message });
+  }
+
+  /** Inspections of VM `id` wait until the returned function is called. */
+  holdInspect(id: string): () => void {
+    let release!: () => void;
+    this.held.set(id, new Promise((resolve) => (release = resolve)));
+    const letGo = () => {
+      this.held.delete(id);
+      this.releases.delete(id);
+      release();
+    };
+    this.releases.set(id, letGo);
+    return letGo;
+  }
+
+  /** Lets every held inspection go (a story that failed half-way must not leave its agent stuck). */
+  releaseAll(): void {
+    for (const id of [...this.held.keys()]) this.releases.get(id)?.();
+  }
+
+  count(verb: Verb, id: string): number {
+    return this.calls.filter(([v, i]) => v === verb && i === id).length;
+  }
+
+  async create(spec: VmSpec): Promise<void> {
+    await this.verb("create", spec.id, () => {
+      if (!this.vms.has(spec.id)) this.vms.set(spec.id, { state: "gone", sshPort: null, error: null });
+    });
+  }
+
+  async start(spec: VmSpec): Promise<VmObservation> {
+    return this.verb("start", spec.id, () => {
+      const vm = this.vms.get(spec.id);
+      if (!vm) throw new Error(`VM ${spec.id} has no files: create() makes them before start()`);
+      if (vm.state === "gone" || vm.state === "halted") Object.assign(vm, { state: "running", sshPort: this.sshPort, error: null });
+      return { id: spec.id, ...vm };
+    });
+  }
+
+  async stop(id: string): Promise<void> {
+    await this.verb("stop", id, () => {
+      const vm = this.vms.get(id);
+      if (vm) Object.assign(vm, { state: "gone", error: null });
+    });
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.verb("destroy", id, () => void this.vms.delete(id));
+  }
+
+  async inspect(id: string): Promise<VmObservation | undefined> {
+    this.use(`inspect ${id}`);
+    this.busy++;
+    try {
+      this.inspections.set(id, (this.inspections.get(id) ?? 0) + 1);
+      await this.held.get(id);
+      const vm = this.vms.get(id);
+      return vm && { id, ...vm };
+    } finally {
+      this.busy--;
+    }
+  }
+
+  async list(): Promise<string[]> {
+    this.use("list");
+    return [...this.vms.keys()];
+  }
+
+  async close(): Promise<void> {
+    if (this.busy > 0) this.misuse.push(`close while ${this.busy} verb(s) still ran`);
+    this.closed = true;
+  }
+
+  private async verb<T>(verb: Verb, id: string, act: () => T): Promise<T> {
+    this.use(`${verb} ${id}`);
+    this.calls.push([verb, id]);
+    await Promise.resolve(); // a real verb takes a while: let other work interleave
+    const failure = this.failures.findIndex((f) => f.verb === verb && (f.id === undefined || f.id === id));
+    if (failure >= 0) throw new Error(this.failures.splice(failure, 1)[0]!.message);
+    return act();
+  }
+
+  private use(what: string): void {
+    if (this.closed) this.misuse.push(`${what} after close`);
+  }
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on (bound, then released). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** An sshd stand-in that greets with a banner: a guest that answers. */
+const bannerServer = net.createServer((socket) => {
+  socket.on("error", () => {});
+  socket.end("SSH-2.0-scripted\r\n");
+});
+const bannerPort = await new Promise<number>((resolve) =>
+  bannerServer.listen(0, "127.0.0.1", () => resolve((bannerServer.address() as net.AddressInfo).port)),
+);
+after(() => new Promise((resolve) => bannerServer.close(resolve)));
+
+/** Polls `check` until it gives a value; bounded, and says what it waited for (with the agent's log). */
+async function waitFor<T>(what: string, story: Story, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`gave up waiting for ${what}; agent log:\n${story.logs.slice(-20).join("\n")}`);
+    await sleep(20);
+  }
+}
+
+interface Story {
+  server: TestServer;
+  url: string;
+  token: string;
+  logs: string[];
+  /** Starts an agent on `driver` against `serverUrl` (the story's server unless told); stopped after the story. */
+  startAgent(driver: ScriptedDriver, serverUrl?: string): Agent;
+  /** Ends an agent and checks that it left its driver alone once closed. */
+  stopAgent(agent: Agent, stopVms?: boolean): Promise<void>;
+  deploy(): Promise<Vm>;
+  vm(id: string): Promise<Vm>;
+  terminate(id: string): Promise<void>;
+  /** Waits until the server shows the VM as `matches` says, and returns it. */
+  until(what: string, id: string, matches: (vm: Vm) => boolean): Promise<Vm>;
+}
+
+async function story(t: TestContext): Promise<Story> {
+  const server = await startTestServer();
+  const url = await server.app.listen({ host: "127.0.0.1", port: 0 });
+  const token = await server.tokenFor("alice");
+  const logs: string[] = [];
+  const agents = new Map<Agent, ScriptedDriver>();
+  const api = async <T>(method: "GET" | "POST" | "DELETE", path: string, payload?: object): Promise<T> => {
+    const res = await server.app.inject({ method, url: `/api/v1${path}`, headers: { authorization: `Bearer ${token}` }, payload });
+    assert.ok(res.statusCode < 300, `${method} ${path}: ${res.statusCode} ${res.body}`);
+    return res.json<T>();
+  };
+  const s: Story = {
+    server,
+    url,
+    token,
+    logs,
+    startAgent(driver, serverUrl = url) {
+      const agent = new Agent({
+        serverUrl,
+        nodeName: "h1",
+        token: NODE_TOKEN,
+        driver,
+        sshHost: "127.0.0.1",
+        probeHost: "127.0.0.1",
+        capacity: { memoryMiB: 8192, cpus: 8 },
+        log: (msg, fields) => logs.push(`${msg} ${JSON.stringify(fields ?? {})}`),
+      });
+      agents.set(agent, driver);
+      agent.start();
+      return agent;
+    },
+    async stopAgent(agent, stopVms = false) {
+      const driver = agents.get(agent)!;
+      agents.delete(agent);
+      await agent.shutdown(stopVms);
+      assert.deepEqual(driver.misuse, [], "the agent leaves its driver alone once it closes it");
+    },
+    deploy: () => api<Vm>("POST", "/vms", { image: "tiny", sshKeys: [KEY] }),
+    vm: (id) => api<Vm>("GET", `/vms/${id}`),
+    terminate: async (id) => void (await api<Vm>("DELETE", `/vms/${id}`)),
+    until: (what, id, matches) =>
+      waitFor(what, s, async () => {
+        const vm = await s.vm(id);
+        return matches(vm) ? vm : undefined;
+      }),
+  };
+  t.after(async () => {
+    for (const [agent, driver] of agents) {
+      driver.releaseAll();
+      await agent.shutdown(false);
+    }
+    await server.close();
+  });
+  return s;
+}
+
+test("a VM whose deletion fails once shows why, is retried, and ends terminated with its hostname released", async (t) => {
+  const s = await story(t);
+  const driver = new ScriptedDriver();
+  const agent = s.startAgent(driver);
+  await agent.online();
+  const vm = await s.deploy();
+  await s.until("the VM to run", vm.id, (v) => v.state === "running");
+
+  driver.failNext("destroy", vm.id, "rm: cannot remove overlay.qcow2: Device or resource busy");
+  await s.terminate(vm.id);
+  const ended = await s.until("the VM to be terminated", vm.id, (v) => v.state === "terminated");
+  assert.equal(driver.count("destroy", vm.id), 2, "the failed destroy was tried again");
+  assert.equal(driver.vms.has(vm.id), false, "nothing of it is left on the node");
+  assert.match(ended.error ?? "", /could not delete the VM.*Device or resource busy/, "the user could see why it took long");
+
+  const next = await s.deploy();
+  assert.equal(next.name, vm.name, "its hostname went back to the pool");
+  await s.stopAgent(agent);
+});
+
+test("a VM whose process lives but whose QMP is silent is neither failed nor started again, even by a new agent", async (t) => {
+  const s = await story(t);
+  // A guest that does not answer ssh yet: the agent probes it every second.
+  const sshPort = await freePort();
+  const driver = new ScriptedDriver(undefined, sshPort);
+  const agent = s.startAgent(driver);
+  await agent.online();
+  const vm = await s.deploy();
+  await s.until("the VM to run", vm.id, (v) => v.state === "running");
+
+  // QEMU on a busy node: alive, but QMP does not answer in time.
+  Object.assign(driver.vms.get(vm.id)!, { state: "unknown", error: "QEMU (pid 4242) does not answer QMP: no greeting within 1000 ms" });
+  const seenBefore = driver.inspections.get(vm.id) ?? 0;
+  await waitFor("two liveness probes of the silent VM", s, () => ((driver.inspections.get(vm.id) ?? 0) >= seenBefore + 2 ? true : undefined));
+  let now = await s.vm(vm.id);
+  assert.equal(now.state, "running");
+  assert.equal(now.error, null);
+  await s.stopAgent(agent);
+
+  // A new agent finds it so too: it waits, and never runs a second process for it.
+  const again = new ScriptedDriver(driver.vms, sshPort);
+  const restarted = s.startAgent(again);
+  await restarted.online();
+  await waitFor("the new agent to look at the VM twice", s, () => ((again.inspections.get(vm.id) ?? 0) >= 2 ? true : undefined));
+  now = await s.vm(vm.id);
+  assert.equal(now.state, "running");
+  assert.deepEqual(now.ssh, { host: "127.0.0.1", port: sshPort, user: "root" });
+  assert.deepEqual([...driver.calls, ...again.calls], [["create", vm.id], ["start", vm.id]], "one create and one start, by the first agent");
+  await s.stopAgent(restarted);
+});
+
+test("a running VM adopted by a restarted agent is never reported provisioning", async (t) => {
+  const s = await story(t);
+  const driver = new ScriptedDriver(undefined, bannerPort);
+  const first = s.startAgent(driver);
+  await first.online();
+  const vm = await s.deploy();
+  await s.until("the VM to run and answer ssh", vm.id, (v) => v.state === "running" && v.responding);
+  await s.stopAgent(first);
+
+  const states: string[] = [];
+  const unsubscribe = s.server.ctx.hub.onVm((v) => {
+    if (v.id === vm.id) states.push(v.state);
+  });
+  t.after(unsubscribe);
+  // The new agent is slow to look at the VM; meanwhile it syncs, for another VM's sake.
+  const again = new ScriptedDriver(driver.vms, bannerPort);
+  const release = again.holdInspect(vm.id);
+  const restarted = s.startAgent(again);
+  const online = restarted.online().then(() => "online");
+  await waitFor("the new agent to start looking at the VM", s, () => ((again.inspections.get(vm.id) ?? 0) >= 1 ? true : undefined));
+  const other = await s.deploy();
+  await s.until("the other VM to run", other.id, (v) => v.state === "running");
+  assert.equal((await s.vm(vm.id)).state, "running");
+  const notYet = new Promise<string>((resolve) => setImmediate(() => resolve("not yet")));
+  assert.equal(await Promise.race([online, notYet]), "not yet", "not online before it has looked at every VM it should run");
+
+  release();
+  assert.equal(await online, "online");
+  await waitFor("the adopted VM to be probed", s, () => ((again.inspections.get(vm.id) ?? 0) >= 2 ? true : undefined));
+  assert.equal((await s.vm(vm.id)).state, "running");
+  assert.deepEqual(states.filter((state) => state !== "running"), [], "the server never heard of it as anything but running");
+  assert.equal(again.count("start", vm.id), 0, "adopted, not started again");
+  await s.stopAgent(restarted);
+});
+
+test("a failed VM is stopped but keeps its files (logs) until its owner terminates it", async (t) => {
+  const s = await story(t);
+  const driver = new ScriptedDriver();
+  const agent = s.startAgent(driver);
+  await agent.online();
+  const vm = await s.deploy();
+  await s.until("the VM to run", vm.id, (v) => v.state === "running");
+
+  // QEMU dies under the VM.
+  Object.assign(driver.vms.get(vm.id)!, { state: "gone", error: "QEMU was killed by SIGKILL" });
+  const failed = await s.until("the VM to fail", vm.id, (v) => v.state === "failed");
+  assert.equal(failed.error, "QEMU was killed by SIGKILL");
+  await waitFor("the failed VM to be stopped", s, () => (driver.count("stop", vm.id) > 0 ? true : undefined));
+  assert.ok(driver.vms.has(vm.id), "its files stay for diagnosis");
+  await s.stopAgent(agent);
+
+  // A new agent that never knew why it failed stops it again, keeps its files, and keeps the reason.
+  const again = new ScriptedDriver(driver.vms);
+  const restarted = s.startAgent(again);
+  await waitFor("the new agent to stop the failed VM", s, () => (again.count("stop", vm.id) > 0 ? true : undefined));
+  assert.ok(again.vms.has(vm.id));
+  assert.equal(again.count("destroy", vm.id), 0);
+  assert.equal(again.count("start", vm.id), 0, "a failed VM is not started again");
+
+  await s.terminate(vm.id);
+  const ended = await s.until("the VM to be terminated", vm.id, (v) => v.state === "terminated");
+  assert.equal(ended.error, "QEMU was killed by SIGKILL", "the reason it failed is still there");
+  assert.equal(again.vms.has(vm.id), false, "terminating deleted its files");
+  await s.stopAgent(restarted);
+});
+
+test("a VM the server does not know is deleted only once the server has been heard", async (t) => {
+  const s = await story(t);
+  const orphan = randomUUID();
+  const driver = new ScriptedDriver(new Map([[orphan, { state: "running", sshPort: null, error: null }]]));
+  // The server is not reachable yet: the agent knows nothing of what should be here.
+  const port = await freePort();
+  const agent = s.startAgent(driver, `http://127.0.0.1:${port}`);
+  await waitFor("two failed syncs", s, () => (s.logs.filter((l) => l.startsWith("sync with the server failed")).length >= 2 ? true : undefined));
+  assert.equal(driver.count("destroy", orphan), 0);
+  assert.ok(driver.vms.has(orphan));
+
+  const reachable = await startTestServer();
+  t.after(() => reachable.close());
+  await reachable.app.listen({ host: "127.0.0.1", port });
+  await agent.online();
+  await waitFor("the orphan to be deleted", s, () => (driver.vms.has(orphan) ? undefined : true));
+  assert.equal(driver.count("destroy", orphan), 1);
+  await s.stopAgent(agent);
+});
+
+test("shutdown(true) before any sync stops the VMs a previous run left, and keeps their files", async (t) => {
+  const s = await story(t);
+  const left = randomUUID();
+  const driver = new ScriptedDriver(new Map([[left, { state: "running", sshPort: null, error: null }]]));
+  const agent = s.startAgent(driver, `http://127.0.0.1:${await freePort()}`);
+  await s.stopAgent(agent, true);
+  assert.deepEqual(driver.calls, [["stop", left]]);
+  assert.equal(driver.vms.get(left)?.state, "gone");
+});
+
+test("shutdown waits for a liveness probe in flight before it closes the driver", async (t) => {
+  const s = await story(t);
+  const driver = new ScriptedDriver();
+  const agent = s.startAgent(driver);
+  await agent.online();
+  const vm = await s.deploy();
+  await s.until("the VM to run", vm.id, (v) => v.state === "running");
+
+  const release = driver.holdInspect(vm.id);
+  const seen = driver.inspections.get(vm.id) ?? 0;
+  await waitFor("a liveness probe to ask the driver", s, () => ((driver.inspections.get(vm.id) ?? 0) > seen ? true : undefined));
+  const stopping = s.stopAgent(agent, true);
+  // Long enough for a shutdown that does not wait to reach close(); the probe is still held then.
+  await sleep(200);
+  release();
+  await stopping;
+  assert.equal(driver.count("stop", vm.id), 1);
+  assert.ok(driver.vms.has(vm.id), "stopped, not deleted");
+});
+
+test("an agent refuses, at start, an ssh host that the server would refuse on every sync", () => {
+  for (const sshHost of ["-oProxyCommand=touch /tmp/pwned", "node 1", "root@node1", ""]) {
+    assert.throws(
+      () =>
+        new Agent({
+          serverUrl: "http://127.0.0.1:1",
+          nodeName: "h1",
+          token: NODE_TOKEN,
+          driver: new ScriptedDriver(),
+          sshHost,
+          probeHost: "127.0.0.1",
+          capacity: { memoryMiB: 8192, cpus: 8 },
+          log: () => {},
+        }),
+      (err: unknown) => err instanceof Invalid && err.field === "sshHost" && /not a host name or IP address/.test(err.message),
+      sshHost,
+    );
+  }
+});

@@ -1,0 +1,76 @@
+// The node's side of the wire to its server: POSTs of the sync protocol on a connection pool of its own.
+
+import http from "node:http";
+import https from "node:https";
+import { Value } from "typebox/value";
+import { SYNC_PATH, SyncResponseSchema, type SyncRequest, type SyncResponse } from "../core/protocol.js";
+
+/**
+ * Why not fetch: after a long-poll is aborted, fetch keeps a spare idle connection the server's
+ * close() then waits on; a pool of our own is closed with the agent.
+ */
+export class ServerLink {
+  private readonly pool = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+  constructor(
+    private readonly serverUrl: string,
+    private readonly token: string,
+  ) {}
+
+  async sync(body: SyncRequest, waitSeconds: number, signal: AbortSignal): Promise<SyncResponse> {
+    const url = new URL(SYNC_PATH, this.serverUrl);
+    const { status, json } = await postJson(url, body, {
+      authorization: `Bearer ${this.token}`,
+      agent: url.protocol === "https:" ? this.pool.https : this.pool.http,
+      signal: AbortSignal.any([signal, AbortSignal.timeout((waitSeconds + 15) * 1000)]),
+    });
+    if (status < 200 || status > 299) throw new Error(`server answered ${status}: ${(json as { detail?: string }).detail ?? ""}`);
+    if (!Value.Check(SyncResponseSchema, json)) throw new Error("server answered with a malformed sync response");
+    return json;
+  }
+
+  close(): void {
+    this.pool.http.destroy();
+    this.pool.https.destroy();
+  }
+}
+
+/** POSTs `body` as JSON and reads the JSON answer, on the given connection pool; rejects on abort. */
+function postJson(
+  url: URL,
+  body: unknown,
+  opts: { authorization: string; agent: http.Agent; signal: AbortSignal },
+): Promise<{ status: number; json: unknown }> {
+  const payload = JSON.stringify(body);
+  const request = url.protocol === "https:" ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent: opts.agent,
+        signal: opts.signal,
+        headers: {
+          authorization: opts.authorization,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(payload),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", reject);
+        res.on("close", () => {
+          if (!res.complete) return reject(new Error("the server closed the connection before its answer ended"));
+          try {
+            resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown });
+          } catch {
+            reject(new Error(`server answered ${res.statusCode} with a body that is not JSON`));
+          }
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
