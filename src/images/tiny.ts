@@ -11,6 +11,7 @@ import { Apt, extractDeb } from "./debian-packages.js";
 import { packInitramfs } from "./initramfs.js";
 import { findKernel, writeBootKernel } from "./kernel.js";
 import { moduleName, orderModules, parseModinfoDepends } from "./module-order.js";
+import type { ImageSidecar } from "../core/image-sidecar.js";
 import { run } from "../core/run.js";
 import { repoRoot } from "../core/repo.js";
 
@@ -18,21 +19,6 @@ export interface BuildOptions {
   out: string;
   cacheDir: string;
   log: (line: string) => void;
-}
-
-/** The catalog entry written beside a direct-boot image (STEM.json). */
-export interface ImageSidecar {
-  tag: string;
-  name: string;
-  boot: "direct";
-  disk: string;
-  kernel: string;
-  initrd: string;
-  cmdline: string;
-  minMemoryMiB: number;
-  defaultMemoryMiB: number;
-  maxMemoryMiB: number;
-  maxCpus: number;
 }
 
 /** The four files of a direct-boot image: FILE and, beside it with FILE's stem, the rest. */
