@@ -50,6 +50,12 @@ interface Entry {
 
 const PROBE_FAST_MS = 1000;
 const PROBE_SLOW_MS = 10_000;
+/**
+ * While a guest boots, QEMU's user networking accepts the probe's connection but the guest is not
+ * there to answer: a short wait lets the next probe try soon. A VM that answered gets longer, so a
+ * busy guest is not marked unresponsive for a slow banner.
+ */
+const PROBE_BOOT_TIMEOUT_MS = 1000;
 const PROBE_TIMEOUT_MS = 3000;
 /** A failing step (a destroy that cannot delete, a silent QEMU) is retried after 2 s, 4 s, ... 60 s. */
 const RETRY_FIRST_MS = 2000;
@@ -395,7 +401,8 @@ export class Agent {
       }
       entry.isUnknown = seen.state === "unknown";
       const port = seen.sshPort ?? entry.report.sshPort;
-      const responding = port !== null && (await probeSshBanner(this.opts.probeHost, port, PROBE_TIMEOUT_MS, this.stopping.signal));
+      const timeoutMs = entry.report.responding ? PROBE_TIMEOUT_MS : PROBE_BOOT_TIMEOUT_MS;
+      const responding = port !== null && (await probeSshBanner(this.opts.probeHost, port, timeoutMs, this.stopping.signal));
       if (this.stopped || !isProbed(entry)) return;
       this.setReport(entry, { responding, sshPort: port });
       if (responding && seen.state === "running") nextInMs = PROBE_SLOW_MS;

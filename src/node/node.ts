@@ -2,6 +2,7 @@
 
 import { cpus, totalmem } from "node:os";
 import { Agent } from "./agent.js";
+import { detectAccel } from "./drivers/qemu/accel.js";
 import { QemuDriver } from "./drivers/qemu/driver.js";
 import { sshProbeAddress } from "./liveness.js";
 
@@ -29,6 +30,8 @@ export function hostResources(): { memoryMiB: number; cpus: number } {
 }
 
 export function startNode(opts: NodeOptions): RunningNode {
+  // The KVM probe takes up to a few seconds: run it now, not in the first user's deploy.
+  void detectAccel({ log: opts.log });
   const driver = new QemuDriver({
     stateDir: opts.stateDir,
     imageDirectory: opts.imageDirectory,
