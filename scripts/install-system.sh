@@ -17,5 +17,5 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 else SUDO=; fi
 echo "installing Debian packages: ${missing[*]}" >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+$SUDO apt-get update -qq -o Acquire::Retries=5
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o Acquire::Retries=5 --no-install-recommends "${missing[@]}" >&2

@@ -77,7 +77,7 @@ export class Apt {
   private async download(names: readonly string[]): Promise<void> {
     const scratch = await mkdtemp(join(this.cacheDir, ".download-"));
     try {
-      await run("apt-get", ["download", "-q", ...names], { cwd: scratch, timeoutMs: 15 * 60_000 });
+      await run("apt-get", ["download", "-q", "-o", "Acquire::Retries=5", ...names], { cwd: scratch, timeoutMs: 15 * 60_000 });
       for (const file of await readdir(scratch)) {
         if (file.endsWith(".deb")) await rename(join(scratch, file), join(this.cacheDir, file));
       }
@@ -95,7 +95,7 @@ export class Apt {
       if (this.listsRefreshed) throw err;
       this.listsRefreshed = true;
       this.log(`${(err as Error).message.split("\n")[0]}; running apt-get update and trying again`);
-      await run("apt-get", ["update", "-q"], { timeoutMs: 10 * 60_000 });
+      await run("apt-get", ["update", "-q", "-o", "Acquire::Retries=5"], { timeoutMs: 10 * 60_000 });
       return action();
     }
   }

@@ -270,6 +270,7 @@ async function isPresent(path: string): Promise<boolean> {
 async function stageModules(modulesDir: string, guest: string): Promise<string[]> {
   const files = await indexModules(join(modulesDir, "kernel"));
   const builtin = await builtinModules(modulesDir);
+  const modinfo = await sbinProgram("modinfo"); // /sbin is not on every root PATH
   const depends = new Map<string, string[]>();
   const pending = GUEST_MODULES.map(moduleName);
   for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
@@ -280,7 +281,7 @@ async function stageModules(modulesDir: string, guest: string): Promise<string[]
       continue;
     }
     if (file === undefined) continue; // orderModules names the missing one
-    const deps = parseModinfoDepends((await run("modinfo", ["-F", "depends", file])).stdout);
+    const deps = parseModinfoDepends((await run(modinfo, ["-F", "depends", file])).stdout);
     depends.set(name, deps);
     pending.push(...deps);
   }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Vm } from "../../src/core/vm.js";
 import { pickFreePort } from "../../src/node/drivers/qemu/ports.js";
-import { eventually, processesMentioning, sshKeygen, sshRun, zombies } from "../support/processes.js";
+import { Hopeless, eventually, processesMentioning, sshKeygen, sshRun, zombies } from "../support/processes.js";
 import { Api, IMAGES, VGRID, VgridProcess, cleanUp, startVgrid, tempDir } from "../support/vgrid.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -67,10 +67,15 @@ async function writeConfigs(): Promise<void> {
 
 async function startServerProcess(): Promise<VgridProcess> {
   const proc = startVgrid(["server", "--config", join(dir, "server.toml")]);
-  await eventually("the server to answer", 30_000, async () => {
-    if (!proc.running) throw new Error(`server exited: ${proc.output}`);
-    return (await fetch(`${url}/healthz`)).ok ? true : undefined;
-  }, 100);
+  try {
+    await eventually("the server to answer", 30_000, async () => {
+      if (!proc.running) throw new Hopeless(`server exited: ${proc.output}`);
+      return (await fetch(`${url}/healthz`)).ok ? true : undefined;
+    }, 100);
+  } catch (err) {
+    await proc.stop("SIGKILL");
+    throw err;
+  }
   return proc;
 }
 
@@ -134,6 +139,8 @@ test("SIGKILL of the node or the server loses nothing and duplicates nothing", a
   await Promise.all([...ready, third].map((vm) => alice.terminateAndWait(vm.id)));
   assert.deepEqual(await processesMentioning(join(dir, "node", "vms")), [], "no QEMU is left");
   assert.deepEqual(await readdir(join(dir, "node", "vms")), [], "no disk or seed is left");
-  // Adopted QEMUs are not our children: init reaps them, a moment after they exit.
-  await eventually("init to reap the adopted QEMUs", 10_000, async () => ((await zombies({ name: "qemu" })).length === 0 ? true : undefined));
+  // Adopted QEMUs are not the new agent's children: init reaps them, not vgrid. What vgrid owns is
+  // checked: no process of its VMs is alive, and none of its own children is left unreaped.
+  assert.deepEqual(await zombies({ ppid: node.child.pid! }), [], "the node reaped every QEMU it started");
+  assert.deepEqual(await zombies({ ppid: server.child.pid! }), []);
 });

@@ -69,7 +69,13 @@ export async function sshRun(privateKey: string, host: string, port: number, com
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` until it returns a value other than undefined, or fails after `ms` with `what`. */
+/** Thrown inside an `eventually` check when waiting longer cannot help (a VM that failed). */
+export class Hopeless extends Error {}
+
+/**
+ * Polls `check` until it returns a value other than undefined, or fails after `ms` with `what`.
+ * A thrown error counts as "not yet", except a Hopeless one, which ends the wait at once.
+ */
 export async function eventually<T>(what: string, ms: number, check: () => Promise<T | undefined>, everyMs = 500): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
@@ -78,6 +84,7 @@ export async function eventually<T>(what: string, ms: number, check: () => Promi
       const value = await check();
       if (value !== undefined) return value;
     } catch (err) {
+      if (err instanceof Hopeless) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { builtImagesDir, repoRoot } from "../../src/core/repo.js";
 import type { Vm } from "../../src/core/vm.js";
-import { eventually, processesMentioning } from "./processes.js";
+import { Hopeless, eventually, processesMentioning } from "./processes.js";
 
 const run = promisify(execFile);
 
@@ -34,11 +34,13 @@ export class VgridProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Sends a signal and waits for the process to end (and be reaped by us). */
+  /** Sends a signal and waits for the process to end (and be reaped by us); SIGKILL after a minute. */
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     if (!this.running) return;
     this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 60_000);
     await this.exited;
+    clearTimeout(timer);
   }
 }
 
@@ -61,13 +63,18 @@ export async function startUp(opts: { maxVms: number; dataDir?: string; keepVms?
   if (opts.keepVms) args.push("--keep-vms");
   if (opts.images) args.push("--images", opts.images);
   const proc = startVgrid(args);
-  const [url, adminToken] = await eventually("vgrid up to print its URL and token", 60_000, async () => {
-    if (!proc.running) throw new Error(`vgrid up exited: ${proc.output}`);
-    const url = /VGRID_URL=(\S+)/.exec(proc.output)?.[1];
-    const token = /VGRID_TOKEN=(\S+)/.exec(proc.output)?.[1];
-    return url && token ? ([url, token] as const) : undefined;
-  }, 100);
-  return { proc, url, dataDir, adminToken };
+  try {
+    const [url, adminToken] = await eventually("vgrid up to print its URL and token", 60_000, async () => {
+      if (!proc.running) throw new Hopeless(`vgrid up exited: ${proc.output}`);
+      const url = /VGRID_URL=(\S+)/.exec(proc.output)?.[1];
+      const token = /VGRID_TOKEN=(\S+)/.exec(proc.output)?.[1];
+      return url && token ? ([url, token] as const) : undefined;
+    }, 100);
+    return { proc, url, dataDir, adminToken };
+  } catch (err) {
+    await proc.stop("SIGKILL"); // a test that cannot start must not leave it running for the next
+    throw err;
+  }
 }
 
 /** `vgrid token create` on a data dir: the token is alone on stdout's last line. */
@@ -117,7 +124,7 @@ export class Api {
   async waitReady(id: string, ms = 240_000): Promise<Vm> {
     return eventually(`VM ${id} to run and answer ssh`, ms, async () => {
       const vm = await this.vm(id);
-      if (vm.state === "failed") throw new Error(`VM failed: ${vm.error}`);
+      if (vm.state === "failed") throw new Hopeless(`VM failed: ${vm.error}`);
       return vm.state === "running" && vm.responding ? vm : undefined;
     });
   }

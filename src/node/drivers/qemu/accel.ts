@@ -120,9 +120,15 @@ export async function probeKvm(timeoutMs: number): Promise<AccelDecision> {
   try {
     await writeFile(kernel, PROBE_KERNEL);
     const started = Date.now();
+    // Under coreutils' timeout, so that a probe orphaned by an agent killed mid-probe (SIGKILL) still
+    // ends by itself: a hung KVM guest would otherwise spin on. SIGTERM to timeout reaches QEMU, and
+    // --kill-after follows it with SIGKILL.
     const child = spawn(
-      "qemu-system-x86_64",
+      "timeout",
       [
+        "--kill-after=1",
+        String(Math.ceil(timeoutMs / 1000) + 5),
+        "qemu-system-x86_64",
         "-accel", "kvm",
         "-machine", "q35",
         "-m", "64M",
@@ -169,7 +175,7 @@ export async function probeKvm(timeoutMs: number): Promise<AccelDecision> {
       const seen = marks.length === 0 ? "printed nothing" : `printed '${marks}' but did not finish its loop`;
       return { accel: "tcg", reason: `KVM probe guest ${seen} within ${timeoutMs} ms: KVM hangs or crawls here` };
     } finally {
-      if (exitCode === undefined) child.kill("SIGKILL");
+      if (exitCode === undefined) child.kill("SIGTERM");
       await Promise.race([exited, sleep(REAP_TIMEOUT_MS, undefined, { ref: false })]);
     }
   } finally {
