@@ -7,7 +7,7 @@
 // guest enters long mode and runs that loop; only a probe that finishes it in time means KVM.
 
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -114,7 +114,8 @@ export async function detectAccel(opts: DetectAccelOptions = {}): Promise<Accel>
  * The probe QEMU is always killed and reaped.
  */
 export async function probeKvm(timeoutMs: number): Promise<AccelDecision> {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), "vgrid-kvm-probe-"));
+  await removeStaleProbeDirs();
+  const tmp = await mkdtemp(path.join(os.tmpdir(), `${PROBE_DIR_PREFIX}${process.pid}-`));
   const debugLog = path.join(tmp, "debugcon.log");
   const kernel = path.join(tmp, "probe.bin");
   try {
@@ -180,6 +181,27 @@ export async function probeKvm(timeoutMs: number): Promise<AccelDecision> {
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+const PROBE_DIR_PREFIX = "vgrid-kvm-probe-";
+
+/** Scratch dirs of probes whose process is gone (an agent killed mid-probe): nobody else removes them. */
+async function removeStaleProbeDirs(): Promise<void> {
+  const names = await readdir(os.tmpdir()).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(/^vgrid-kvm-probe-(\d+)-/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    await rm(path.join(os.tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
