@@ -77,9 +77,9 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     load: () => import("./commands/image.js"),
   },
   "config import-legacy": {
-    usage: "vgrid config import-legacy --common common.cfg --server server.cfg --node node.cfg --out DIR",
+    usage: "vgrid config import-legacy --common common.cfg --server server.cfg --node node.cfg --out DIR [--node-name NAME]",
     summary: "turn a VGrid installation's config into server.toml and node.toml",
-    load: async () => notYetBuilt("config import-legacy"),
+    load: () => import("./commands/config-import.js"),
   },
 };
 
@@ -153,12 +153,3 @@ export function helpText(): string {
   ].join("\n");
 }
 
-/** Stands in for a command whose module nobody has written yet. */
-function notYetBuilt(name: string): CommandModule {
-  return {
-    run: async () => {
-      process.stderr.write(`vgrid: \`vgrid ${name}\` is not yet built\n`);
-      return 1;
-    },
-  };
-}

@@ -1,0 +1,79 @@
+// `vgrid config import-legacy`: reads a VGrid installation's three .cfg files and writes server.toml and
+// node.toml beside each other, never over existing ones (they hold node tokens, hence mode 0600).
+
+import { access, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseLegacyIni, type IniFile } from "../../core/legacy-ini.js";
+import { parseCommand } from "../args.js";
+import { Failure, UsageError } from "../errors.js";
+import { importLegacyConfig } from "../legacy-import.js";
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommand(argv, {
+    common: { type: "string" },
+    server: { type: "string" },
+    node: { type: "string" },
+    out: { type: "string" },
+    "node-name": { type: "string" },
+  });
+  const common = required("--common", "common.cfg", values.common);
+  const server = required("--server", "server.cfg", values.server);
+  const node = required("--node", "node.cfg", values.node);
+  const out = required("--out", "DIR", values.out);
+
+  const imported = importLegacyConfig({
+    common: await readIni(common),
+    server: await readIni(server),
+    node: await readIni(node),
+    nodeName: values["node-name"],
+  });
+
+  await mkdir(out, { recursive: true });
+  const serverFile = join(out, "server.toml");
+  const nodeFile = join(out, "node.toml");
+  // Both files are checked before either is written, so a refusal leaves DIR as it was.
+  await writeNew(serverFile, imported.serverToml, [serverFile, nodeFile]);
+  await writeNew(nodeFile, imported.nodeToml, [nodeFile]);
+  for (const warning of imported.warnings) process.stderr.write(`vgrid: warning: ${warning}\n`);
+  process.stdout.write(`${serverFile}\n${nodeFile}\n`);
+  return 0;
+}
+
+function required(flag: string, what: string, value: string | undefined): string {
+  if (value === undefined || value === "") throw new UsageError(`missing ${flag} ${what}`);
+  return value;
+}
+
+async function readIni(file: string): Promise<IniFile> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new Failure(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseLegacyIni(file, text);
+}
+
+/** Writes FILE only if none of MUSTNOTEXIST exists: flag 'wx' makes the check and the create one step. */
+async function writeNew(file: string, text: string, mustNotExist: string[]): Promise<void> {
+  for (const other of mustNotExist) {
+    if (await exists(other)) throw new Failure(`${other} already exists; not overwriting it: choose another --out`);
+  }
+  try {
+    await writeFile(file, text, { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new Failure(`${file} already exists; not overwriting it: choose another --out`);
+    }
+    throw new Failure(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ENOENT";
+  }
+}
