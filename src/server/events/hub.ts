@@ -62,16 +62,6 @@ export class Hub {
       });
     return { wait, cancel };
   }
-
-  /** Resolves when the host is notified or after `ms`, whichever comes first; `signal` ends the wait early. */
-  async waitForHost(host: string, ms: number, signal?: AbortSignal): Promise<void> {
-    const watch = this.watchHost(host);
-    try {
-      await watch.wait(ms, signal);
-    } finally {
-      watch.cancel();
-    }
-  }
 }
 
 /** A subscription to one host's notifications, from `Hub.watchHost`. */
