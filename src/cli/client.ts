@@ -1,6 +1,6 @@
 // A small typed client for the vgrid REST API (/api/v1): the CLI talks to the server like any other user.
 
-import type { Image, Vm } from "../core/vm.js";
+import type { Image, Vm } from "../core/api.js";
 import { oneLine } from "./errors.js";
 
 export type { Image, Vm };

@@ -1,6 +1,6 @@
 // How the client commands print: JSON for scripts, aligned tables and short lines for people.
 
-import type { Vm } from "../core/vm.js";
+import type { Vm } from "../core/api.js";
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -1,7 +1,7 @@
 // Following a VM until it is ready for ssh (`deploy --wait`): polls GET /vms/{id} and reports each change.
 
 import { setTimeout as sleepMs } from "node:timers/promises";
-import type { Vm } from "../core/vm.js";
+import type { Vm } from "../core/api.js";
 import { ConnectionError, type ApiClient } from "./client.js";
 import { Failure } from "./errors.js";
 import { vmLabel } from "./output.js";

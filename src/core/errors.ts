@@ -1,65 +1,135 @@
-// Expected failures as values with a kind; the API maps them to problem+json in one place.
+// Expected failures as values with a kind. Every kind of problem the server can answer is declared once
+// in PROBLEMS, with its status, title and explanation; the API maps every error through it, the
+// framework's own included, and `/problems/SLUG` serves the explanation.
 
+interface ProblemKind {
+  status: number;
+  title: string;
+  /** What the problem means and what to do: served at /problems/SLUG. */
+  explanation: string;
+}
+
+export const PROBLEMS = {
+  invalid: {
+    status: 400,
+    title: "Bad request",
+    explanation: "The request is malformed or asks for something that can never be satisfied; the detail names the field.",
+  },
+  unauthorized: {
+    status: 401,
+    title: "Not logged in",
+    explanation: "No valid credentials: send 'Authorization: Bearer TOKEN' (vgrid token create prints one).",
+  },
+  forbidden: { status: 403, title: "Not allowed", explanation: "You are logged in but not allowed to do this." },
+  "not-found": { status: 404, title: "Not found", explanation: "No such thing, or it is not yours." },
+  "method-not-allowed": {
+    status: 405,
+    title: "Method not allowed",
+    explanation: "The path exists but not with this method; the API is described at /api/docs.",
+  },
+  "no-capacity": {
+    status: 409,
+    title: "No host has room for this VM",
+    explanation: "No online host has room for the VM right now; retry after a VM is terminated.",
+  },
+  "pool-exhausted": {
+    status: 409,
+    title: "No free hostname in the pool",
+    explanation: "Every hostname of the pool is in use; retry after a VM is terminated.",
+  },
+  "quota-exceeded": { status: 409, title: "Quota exceeded", explanation: "You reached your VM quota; terminate a VM first." },
+  "wrong-state": {
+    status: 409,
+    title: "The VM is not in a state that allows this",
+    explanation: "The VM is not in a state that allows this action.",
+  },
+  "too-large": { status: 413, title: "Payload too large", explanation: "The request body is too large." },
+  "uri-too-long": {
+    status: 414,
+    title: "URI too long",
+    explanation: "A part of the path is longer than any id or name vgrid uses.",
+  },
+  "unsupported-media-type": { status: 415, title: "Unsupported media type", explanation: "Send the body as application/json." },
+  "no-node": {
+    status: 503,
+    title: "No node online",
+    explanation: "No node is online to run VMs; start one or wait for it to connect.",
+  },
+  internal: {
+    status: 500,
+    title: "Internal server error",
+    explanation: "The server failed; the error was logged with the request id.",
+  },
+} as const satisfies Record<string, ProblemKind>;
+
+export type ProblemSlug = keyof typeof PROBLEMS;
 export type ConflictKind = "no-capacity" | "pool-exhausted" | "quota-exceeded" | "wrong-state";
 
-export abstract class VgridError extends Error {
-  abstract readonly status: number;
-  abstract readonly slug: string;
-  abstract readonly title: string;
+/** The registered kind of `slug`, or undefined: looked up as an own key, so `constructor` is no kind. */
+export function problemKind(slug: string): ProblemKind | undefined {
+  return Object.hasOwn(PROBLEMS, slug) ? PROBLEMS[slug as ProblemSlug] : undefined;
+}
+
+/** An expected failure of a registered kind; `message` is the detail a person acts on. */
+export class VgridError extends Error {
+  readonly status: number;
+  readonly title: string;
+  constructor(
+    readonly slug: ProblemSlug,
+    detail: string,
+  ) {
+    super(detail);
+    this.status = PROBLEMS[slug].status;
+    this.title = PROBLEMS[slug].title;
+  }
 }
 
 export class Invalid extends VgridError {
-  readonly status = 400;
-  readonly slug = "invalid";
-  readonly title = "Bad request";
-  constructor(readonly field: string, reason: string) {
-    super(reason);
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super("invalid", reason);
   }
 }
 
 export class Unauthorized extends VgridError {
-  readonly status = 401;
-  readonly slug = "unauthorized";
-  readonly title = "Not logged in";
+  constructor(detail: string) {
+    super("unauthorized", detail);
+  }
 }
 
 export class Forbidden extends VgridError {
-  readonly status = 403;
-  readonly slug = "forbidden";
-  readonly title = "Not allowed";
+  constructor(detail: string) {
+    super("forbidden", detail);
+  }
 }
 
 export class NotFound extends VgridError {
-  readonly status = 404;
-  readonly slug = "not-found";
-  readonly title = "Not found";
+  constructor(detail: string) {
+    super("not-found", detail);
+  }
 }
 
 export class Conflict extends VgridError {
-  readonly status = 409;
-  readonly title: string;
-  constructor(readonly slug: ConflictKind, detail: string) {
-    super(detail);
-    this.title = CONFLICT_TITLES[slug];
+  constructor(kind: ConflictKind, detail: string) {
+    super(kind, detail);
   }
 }
 
 export class Unavailable extends VgridError {
-  readonly status = 503;
-  readonly slug = "no-node";
-  readonly title = "No node online";
+  constructor(detail: string) {
+    super("no-node", detail);
+  }
 }
 
 /** A config file that cannot be used: names the file, the key and the fix. */
 export class ConfigError extends Error {
-  constructor(readonly file: string, readonly key: string, reason: string) {
+  constructor(
+    readonly file: string,
+    readonly key: string,
+    reason: string,
+  ) {
     super(`${file}: ${key}: ${reason}`);
   }
 }
-
-const CONFLICT_TITLES: Record<ConflictKind, string> = {
-  "no-capacity": "No host has room for this VM",
-  "pool-exhausted": "No free hostname in the pool",
-  "quota-exceeded": "Quota exceeded",
-  "wrong-state": "The VM is not in a state that allows this",
-};

@@ -1,6 +1,35 @@
-// Names that reach paths, QEMU arguments and guests: how they are normalised and checked.
+// Names that reach paths, QEMU arguments, templates and guests: each pattern declared once, with how
+// names are normalised and checked. Config schemas, the protocol and the node all use these.
 
 import { Invalid } from "./errors.js";
+
+/** An image's tag: what users type and what names its files. */
+export const IMAGE_TAG_PATTERN = "^[a-z0-9][a-z0-9._-]{0,63}$";
+/** A host of the pool (a node's name): letters, digits, '.', '_' and '-'. */
+export const HOST_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$";
+/** One RFC 1123 label: a guest's own hostname. */
+export const HOSTNAME_LABEL_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+/** A MAC address as six lowercase hex pairs. */
+export const MAC_PATTERN = "^([0-9a-f]{2}:){5}[0-9a-f]{2}$";
+/** A file name in a node's image directory: never a path. */
+export const FILE_NAME_PATTERN = "^(?!\\.{1,2}$)[^/\\\\\\u0000-\\u001f\\u007f]+$";
+
+const IMAGE_TAG = new RegExp(IMAGE_TAG_PATTERN);
+const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
+const HOSTNAME_LABEL = new RegExp(HOSTNAME_LABEL_PATTERN, "i");
+const MAC = new RegExp(MAC_PATTERN, "i");
+
+export function isImageTag(tag: string): boolean {
+  return IMAGE_TAG.test(tag);
+}
+
+export function isHostName(name: string): boolean {
+  return HOST_NAME.test(name);
+}
+
+export function isMac(mac: string): boolean {
+  return MAC.test(mac);
+}
 
 /** Usernames as the seed made them: spaces become underscores; then only a safe alphabet. */
 export function normalizeUsername(raw: string): string {
@@ -16,7 +45,7 @@ export function normalizeUsername(raw: string): string {
 
 /** A hostname of the pool: an RFC 1123 label, so that it is safe in a guest, a path and a template. */
 export function isValidHostname(name: string): boolean {
-  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(name);
+  return HOSTNAME_LABEL.test(name);
 }
 
 /** The VM's unique machine name (the seed's ${machinename}), derived from its id and nothing else. */

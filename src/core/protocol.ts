@@ -1,21 +1,13 @@
 // The server <-> node protocol: the node long-polls its desired VMs and reports what is really there.
-// Both sides validate against these schemas.
+// Both sides validate against these schemas; every value a node sends is bounded, since the server
+// shows it to users and admins.
 
 import { Type, type Static } from "typebox";
+import { ImageBootSchema } from "./image.js";
+import { HOST_NAME_PATTERN } from "./names.js";
+import { DESIRED_STATES, REPORTED_STATES } from "./vm-state.js";
 
-/** How a node boots an image: file names relative to the node's image directory, never paths from users. */
-export const ImageBootSchema = Type.Object(
-  {
-    tag: Type.String(),
-    disk: Type.String(),
-    kernel: Type.Union([Type.String(), Type.Null()]),
-    initrd: Type.Union([Type.String(), Type.Null()]),
-    /** Template of the kernel command line (direct boot), with the seed's variables such as ${username}. */
-    cmdline: Type.Union([Type.String(), Type.Null()]),
-  },
-  { additionalProperties: false },
-);
-export type ImageBoot = Static<typeof ImageBootSchema>;
+export { ImageBootSchema, type ImageBoot } from "./image.js";
 
 /** One VM as the server wants it on a node. */
 export const VmSpecSchema = Type.Object(
@@ -31,30 +23,33 @@ export const VmSpecSchema = Type.Object(
     cpus: Type.Integer(),
     sshKeys: Type.Array(Type.String()),
     image: ImageBootSchema,
-    /**
-     * running: make it run. stopped: it failed; stop it but keep its files (console and QEMU logs) for
-     * diagnosis while it holds its slot and hostname. terminated: stop it and delete every file of it.
-     */
-    desired: Type.Union([Type.Literal("running"), Type.Literal("stopped"), Type.Literal("terminated")]),
+    desired: Type.Enum(DESIRED_STATES),
   },
   { additionalProperties: false },
 );
 export type VmSpec = Static<typeof VmSpecSchema>;
 
+/** The longest reason a node may give for a VM; the owner reads it, so it is a sentence, not a log. */
+export const MAX_ERROR_LENGTH = 1000;
+/** The longest diagnostic a node may add for admins (QEMU's last words, paths). */
+export const MAX_DETAIL_LENGTH = 8000;
+/** An IPv4 or IPv6 literal, nothing else. */
+const IP_PATTERN = "^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9a-fA-F:]{2,39})$";
+
 /** What a node reports about one VM it has (or had). */
 export const VmReportSchema = Type.Object(
   {
-    id: Type.String(),
-    state: Type.Union([
-      Type.Literal("provisioning"),
-      Type.Literal("running"),
-      Type.Literal("terminated"),
-      Type.Literal("failed"),
-    ]),
+    id: Type.String({ maxLength: 36 }),
+    state: Type.Enum(REPORTED_STATES),
     responding: Type.Boolean(),
-    sshPort: Type.Union([Type.Integer(), Type.Null()]),
-    ip: Type.Union([Type.String(), Type.Null()]),
-    error: Type.Union([Type.String(), Type.Null()]),
+    /** The port forwarded to the guest's ssh on the node (user networking), or null. */
+    sshPort: Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Null()]),
+    /** The guest's own address, where the driver knows it. */
+    ip: Type.Union([Type.String({ pattern: IP_PATTERN, maxLength: 39 }), Type.Null()]),
+    /** Why the VM failed, in words its owner can act on. */
+    error: Type.Union([Type.String({ maxLength: MAX_ERROR_LENGTH }), Type.Null()]),
+    /** What the node saw, for admins only: paths, command lines, QEMU's stderr. */
+    detail: Type.Union([Type.String({ maxLength: MAX_DETAIL_LENGTH }), Type.Null()]),
   },
   { additionalProperties: false },
 );
@@ -74,20 +69,30 @@ export function isSafeSshHost(text: string): boolean {
   return text.length <= SSH_HOST_MAX_LENGTH && SSH_HOST.test(text);
 }
 
+/** A node reports at most this many VMs per sync: far more than any host runs. */
+export const MAX_REPORTS = 5000;
+
+/** What the node says of its machine: shown to admins in /hosts beside the configured capacity. */
+export const NodeFactsSchema = Type.Object(
+  {
+    memoryMiB: Type.Integer({ minimum: 0 }),
+    cpus: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type NodeFacts = Static<typeof NodeFactsSchema>;
+
 export const SyncRequestSchema = Type.Object(
   {
-    node: Type.String(),
+    node: Type.String({ pattern: HOST_NAME_PATTERN }),
     /** The desired-state version the node last saw; the server answers at once when it differs. */
     version: Type.Integer(),
     /** Longest time the server may hold the request open, in seconds. */
     waitSeconds: Type.Integer({ minimum: 0, maximum: 60 }),
     /** The address clients use to reach this node's forwarded ports: a host name or an IP literal. */
     sshHost: Type.String({ pattern: SSH_HOST_PATTERN, minLength: 1, maxLength: SSH_HOST_MAX_LENGTH }),
-    capacity: Type.Object(
-      { memoryMiB: Type.Integer(), cpus: Type.Integer() },
-      { additionalProperties: false },
-    ),
-    reports: Type.Array(VmReportSchema),
+    facts: NodeFactsSchema,
+    reports: Type.Array(VmReportSchema, { maxItems: MAX_REPORTS }),
   },
   { additionalProperties: false },
 );

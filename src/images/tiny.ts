@@ -11,7 +11,7 @@ import { Apt, extractDeb } from "./debian-packages.js";
 import { packInitramfs } from "./initramfs.js";
 import { findKernel, writeBootKernel } from "./kernel.js";
 import { moduleName, orderModules, parseModinfoDepends } from "./module-order.js";
-import type { ImageSidecar } from "../core/image-sidecar.js";
+import type { ImageEntry } from "../core/image.js";
 import { run } from "../core/run.js";
 import { repoRoot } from "../core/repo.js";
 
@@ -78,7 +78,7 @@ export function imagePaths(out: string): ImagePaths {
 }
 
 /** The sidecar for an image whose files are at `paths` (file names only: the catalog keeps them together). */
-export function tinySidecar(paths: ImagePaths): ImageSidecar {
+export function tinySidecar(paths: ImagePaths): ImageEntry {
   return {
     tag: "tiny",
     name: "Tiny (busybox + dropbear)",

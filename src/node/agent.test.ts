@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { Invalid } from "../core/errors.js";
 import type { VmSpec } from "../core/protocol.js";
-import type { Vm } from "../core/vm.js";
+import type { Vm } from "../core/api.js";
 import { KEY, NODE_TOKEN, startTestServer, type TestServer } from "../../test/support/server.js";
 import { Agent } from "./agent.js";
 import type { Driver, VmCondition, VmObservation } from "./drivers/driver.js";
@@ -207,7 +207,7 @@ async function story(t: TestContext): Promise<Story> {
         driver,
         sshHost: "127.0.0.1",
         probeHost: "127.0.0.1",
-        capacity: { memoryMiB: 8192, cpus: 8 },
+        facts: { memoryMiB: 8192, cpus: 8 },
         log: (msg, fields) => logs.push(`${msg} ${JSON.stringify(fields ?? {})}`),
       });
       agents.set(agent, driver);
@@ -417,7 +417,7 @@ test("an agent refuses, at start, an ssh host that the server would refuse on ev
           driver: new ScriptedDriver(),
           sshHost,
           probeHost: "127.0.0.1",
-          capacity: { memoryMiB: 8192, cpus: 8 },
+          facts: { memoryMiB: 8192, cpus: 8 },
           log: () => {},
         }),
       (err: unknown) => err instanceof Invalid && err.field === "sshHost" && /not a host name or IP address/.test(err.message),

@@ -19,7 +19,7 @@ export interface AgentOptions {
   sshHost: string;
   /** The address the agent itself connects to for liveness probes: where the forwarded ports listen. */
   probeHost: string;
-  capacity: { memoryMiB: number; cpus: number };
+  facts: { memoryMiB: number; cpus: number };
   log: (msg: string, fields?: Record<string, unknown>) => void;
   pollWaitSeconds?: number;
 }
@@ -179,7 +179,7 @@ export class Agent {
       version: this.version,
       waitSeconds,
       sshHost: this.opts.sshHost,
-      capacity: this.opts.capacity,
+      facts: this.opts.facts,
       reports,
     };
     return this.link.sync(body, waitSeconds, signal);
@@ -417,7 +417,7 @@ export class Agent {
 function newEntry(spec: VmSpec): Entry {
   return {
     spec,
-    report: { id: spec.id, state: "provisioning", responding: false, sshPort: null, ip: null, error: null },
+    report: { id: spec.id, state: "provisioning", responding: false, sshPort: null, ip: null, error: null, detail: null },
     observed: false,
     looked: false,
     isStopped: false,

@@ -45,7 +45,7 @@ export function startNode(opts: NodeOptions): RunningNode {
     driver,
     sshHost: opts.sshHost,
     probeHost: sshProbeAddress(opts.sshBind),
-    capacity: hostResources(),
+    facts: hostResources(),
     log: opts.log,
   });
   agent.start();

@@ -1,6 +1,6 @@
 // The server's settings, as parsed from server.toml or given by `vgrid up`: typed and frozen.
 
-import type { ImageSidecar } from "../core/image-sidecar.js";
+import type { ImageEntry } from "../core/image.js";
 
 export interface HostConfig {
   name: string;
@@ -17,19 +17,7 @@ export interface HostnameConfig {
   mac: string;
 }
 
-export interface ImageConfig {
-  tag: string;
-  name: string;
-  boot: "direct" | "disk";
-  disk: string;
-  kernel: string | null;
-  initrd: string | null;
-  cmdline: string | null;
-  minMemoryMiB: number;
-  defaultMemoryMiB: number;
-  maxMemoryMiB: number;
-  maxCpus: number;
-}
+export type ImageConfig = ImageEntry;
 
 export interface ServerConfig {
   listen: { host: string; port: number };
@@ -59,8 +47,3 @@ export function numberedHostnames(prefix: string, count: number): HostnameConfig
 }
 
 const hex = (n: number) => n.toString(16).padStart(2, "0");
-
-/** A catalog entry from the sidecar `vgrid image build` wrote beside an image. */
-export function imageFromSidecar(i: ImageSidecar): ImageConfig {
-  return { ...i, kernel: i.kernel ?? null, initrd: i.initrd ?? null, cmdline: i.cmdline ?? null };
-}

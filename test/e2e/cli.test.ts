@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import type { Vm } from "../../src/core/vm.js";
+import type { Vm } from "../../src/core/api.js";
 import { eventually, sshKeygen } from "../support/processes.js";
 import { Api, VGRID, cleanUp, createToken, startUp, tempDir, type Up } from "../support/vgrid.js";
 

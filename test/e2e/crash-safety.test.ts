@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { Vm } from "../../src/core/vm.js";
+import type { Vm } from "../../src/core/api.js";
 import { pickFreePort } from "../../src/node/drivers/qemu/ports.js";
 import { Hopeless, eventually, processesMentioning, sshKeygen, sshRun, zombies } from "../support/processes.js";
 import { Api, IMAGES, VGRID, VgridProcess, cleanUp, startVgrid, tempDir } from "../support/vgrid.js";

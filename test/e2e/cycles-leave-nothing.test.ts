@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { Vm } from "../../src/core/vm.js";
+import type { Vm } from "../../src/core/api.js";
 import { eventually, processesMentioning, sshKeygen, zombies } from "../support/processes.js";
 import { Api, cleanUp, startUp, tempDir, type Up } from "../support/vgrid.js";
 

@@ -67,7 +67,7 @@ const rows: Row[] = [
   { why: "an unknown token", method: "GET", url: "/api/v1/vms", token: () => "vgt_forged", status: 401, slug: "unauthorized", words: ["unknown"] },
   { why: "hosts as a user", method: "GET", url: "/api/v1/hosts", status: 403, slug: "forbidden", words: ["administrators"] },
   { why: "an unknown route", method: "GET", url: "/api/v1/nothing-here", status: 404, slug: "not-found", words: ["/api/v1/nothing-here", "/api/docs"] },
-  { why: "a node sync with a user's token", method: "POST", url: "/api/v1/nodes/sync", body: { node: "h1", version: 0, waitSeconds: 0, sshHost: "x", capacity: { memoryMiB: 1, cpus: 1 }, reports: [] }, status: 403, slug: "forbidden", words: ["'h1'"] },
+  { why: "a node sync with a user's token", method: "POST", url: "/api/v1/nodes/sync", body: { node: "h1", version: 0, waitSeconds: 0, sshHost: "x", facts: { memoryMiB: 1, cpus: 1 }, reports: [] }, status: 403, slug: "forbidden", words: ["'h1'"] },
 ];
 
 test("bad input gets a problem+json that names the problem, and changes nothing", async () => {

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Vm } from "../../src/core/vm.js";
+import type { Vm } from "../../src/core/api.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
 const vgrid = path.join(repoRoot, "bin", "vgrid");

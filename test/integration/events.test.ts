@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Vm } from "../../src/core/vm.js";
+import type { Vm } from "../../src/core/api.js";
 import { KEY, startTestServer, type TestServer } from "../support/server.js";
 
 let server: TestServer;

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 
 import { listInitramfs } from "../../src/images/initramfs.js";
-import { parseImageSidecar } from "../../src/core/image-sidecar.js";
+import { parseImageSidecar } from "../../src/core/image.js";
 import { DISK_LABEL, buildTinyImage, imagePaths, tinySidecar } from "../../src/images/tiny.js";
 import { repoRoot } from "../../src/core/repo.js";
 

@@ -71,7 +71,7 @@ export async function startTestServer(over: Partial<ServerConfig> = {}): Promise
         method: "POST",
         url: "/api/v1/nodes/sync",
         headers: { authorization: `Bearer ${NODE_TOKEN}` },
-        payload: { node: "h1", version: 0, waitSeconds: 0, sshHost: "127.0.0.1", capacity: { memoryMiB: 8192, cpus: 8 }, reports: [] },
+        payload: { node: "h1", version: 0, waitSeconds: 0, sshHost: "127.0.0.1", facts: { memoryMiB: 8192, cpus: 8 }, reports: [] },
       });
       if (res.statusCode !== 200) throw new Error(`node sync failed: ${res.statusCode} ${res.body}`);
     },

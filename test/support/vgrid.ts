@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { builtImagesDir, repoRoot } from "../../src/core/repo.js";
-import type { Vm } from "../../src/core/vm.js";
+import type { Vm } from "../../src/core/api.js";
 import { Hopeless, eventually, processesMentioning } from "./processes.js";
 
 const run = promisify(execFile);

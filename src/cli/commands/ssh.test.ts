@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Vm } from "../../core/vm.js";
+import type { Vm } from "../../core/api.js";
 import { Failure } from "../errors.js";
 import { buildSshArgv, splitAtDashes } from "./ssh.js";
 

@@ -5,10 +5,10 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIPv4 } from "node:net";
 import { hostname as osHostname } from "node:os";
 import { resolve } from "node:path";
-import { readImageSidecars } from "../../core/image-sidecar.js";
+import { readImageSidecars } from "../../core/image.js";
 import { builtImagesDir } from "../../core/repo.js";
 import { hostResources, startNode } from "../../node/node.js";
-import { imageFromSidecar, numberedHostnames, type ServerConfig } from "../../server/config.js";
+import { numberedHostnames, type ServerConfig } from "../../server/config.js";
 import { loadServerConfig } from "../../server/config-file.js";
 import { DataDirBusy, dataPaths, lockDataDir } from "../../server/data-dir.js";
 import { startServer } from "../../server/server.js";
@@ -56,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
     admins: [ADMIN, ...(file?.admins ?? [])],
     hosts: [{ name: LOCAL_HOST, maxVms, memoryMiB: resources.memoryMiB, cpus: resources.cpus, token: nodeToken }],
     hostnames: file?.hostnames.length ? file.hostnames : numberedHostnames("vm", Math.max(64, maxVms * 4)),
-    images: [...(file?.images ?? []), ...sidecars.map(imageFromSidecar)],
+    images: [...(file?.images ?? []), ...sidecars],
   };
 
   await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });

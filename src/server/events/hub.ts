@@ -2,7 +2,7 @@
 // event streams (SSE) hear of every VM that changed.
 
 import { EventEmitter } from "node:events";
-import type { Vm } from "../../core/vm.js";
+import type { Vm } from "../../core/api.js";
 
 export class Hub {
   private readonly emitter = new EventEmitter();

@@ -3,7 +3,7 @@
 import { Forbidden } from "../../core/errors.js";
 import type { SyncRequest, SyncResponse, VmReport, VmSpec } from "../../core/protocol.js";
 import { machineName } from "../../core/names.js";
-import { HOLDING_STATES } from "../../core/vm.js";
+import { HOLDING_STATES, desiredOf, nextState, type VmState } from "../../core/vm-state.js";
 import { hashSecret } from "../store/catalog.js";
 import type { Db } from "../store/db.js";
 import type { DbOrTx } from "../store/vms.js";
@@ -42,7 +42,7 @@ async function applyReport(tx: DbOrTx, host: string, report: VmReport, now: stri
     .where("host", "=", host)
     .executeTakeFirst();
   if (!vm) return false;
-  const next = nextState(vm.state, report.state);
+  const next = nextState(vm.state as VmState, report.state);
   const responding = next === "running" || next === "terminating" ? report.responding : false;
   const update = {
     state: next,
@@ -69,22 +69,6 @@ async function applyReport(tx: DbOrTx, host: string, report: VmReport, now: stri
   return true;
 }
 
-/** The server's state machine for node reports: the owner's wish (terminate) always wins. */
-export function nextState(current: string, reported: VmReport["state"]): string {
-  switch (current) {
-    case "terminating":
-      return reported === "terminated" ? "terminated" : "terminating";
-    case "pending":
-    case "provisioning":
-    case "running":
-      // A VM the node does not have yet is created again on the next pass: not a state change here.
-      return reported === "terminated" ? current : reported;
-    default:
-      // terminated and failed are final until the owner acts.
-      return current;
-  }
-}
-
 /**
  * The VM's `error` once the report is applied. A failure report gives its reason whatever the next
  * state (a terminating VM whose deletion fails shows why while it stays terminating); every other
@@ -94,25 +78,6 @@ export function nextState(current: string, reported: VmReport["state"]): string 
 export function errorAfter(vm: { state: string; error: string | null }, report: Pick<VmReport, "state" | "error">): string | null {
   if (report.state !== "failed" || vm.state === "terminated") return vm.error;
   return report.error ?? vm.error ?? "the node reported a failure without a reason";
-}
-
-/**
- * What the node should make of a VM in this state: run it; stop it but keep its files while it
- * holds its slot (failed: its logs tell why); or delete it (terminating). Undefined: not listed.
- */
-export function desiredOf(state: string): VmSpec["desired"] | undefined {
-  switch (state) {
-    case "pending":
-    case "provisioning":
-    case "running":
-      return "running";
-    case "failed":
-      return "stopped";
-    case "terminating":
-      return "terminated";
-    default:
-      return undefined;
-  }
 }
 
 /** What should be on the host now: every VM placed there that is not terminated, with what to make of it. */
@@ -145,7 +110,7 @@ export async function desiredFor(db: Db, host: string): Promise<SyncResponse> {
     .execute();
   const vms: VmSpec[] = [];
   for (const r of rows) {
-    const desired = desiredOf(r.state);
+    const desired = desiredOf(r.state as VmState);
     if (desired === undefined) continue;
     vms.push({
       id: r.id,

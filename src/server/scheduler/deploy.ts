@@ -4,7 +4,8 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { Conflict, Invalid, Unavailable } from "../../core/errors.js";
-import { HOLDING_STATES, type Vm } from "../../core/vm.js";
+import type { Vm } from "../../core/api.js";
+import { HOLDING_STATES } from "../../core/vm-state.js";
 import type { ServerConfig } from "../config.js";
 import type { Db } from "../store/db.js";
 import { findImage, visibleImages } from "../store/images.js";

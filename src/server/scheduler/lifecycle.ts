@@ -2,7 +2,7 @@
 
 import { Conflict, Invalid, NotFound } from "../../core/errors.js";
 import { isVmId } from "../../core/names.js";
-import type { Vm } from "../../core/vm.js";
+import type { Vm } from "../../core/api.js";
 import type { ServerConfig } from "../config.js";
 import type { Db } from "../store/db.js";
 import type { User } from "../store/users.js";

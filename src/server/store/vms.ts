@@ -1,7 +1,8 @@
 // VM rows: reading them as the API's vm object, and the queries the routes and the node protocol share.
 
 import { isSafeSshHost } from "../../core/protocol.js";
-import type { Vm, VmState } from "../../core/vm.js";
+import type { Vm } from "../../core/api.js";
+import type { VmState } from "../../core/vm-state.js";
 import type { Db } from "./db.js";
 import type { VmRow } from "./schema.js";
 

@@ -2,7 +2,7 @@
 
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { ImageSchema } from "../../../core/vm.js";
+import { ImageSchema } from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
 import { hostLoads } from "../../scheduler/deploy.js";
 import { visibleImages } from "../../store/images.js";

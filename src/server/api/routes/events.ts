@@ -2,7 +2,7 @@
 
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { ServerResponse } from "node:http";
-import type { Vm } from "../../../core/vm.js";
+import type { Vm } from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
 import { requireUser } from "../auth.js";
 

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { NotFound } from "../../../core/errors.js";
 import { parseSshPublicKeys } from "../../../core/ssh-keys.js";
-import { HOLDING_STATES } from "../../../core/vm.js";
+import { HOLDING_STATES } from "../../../core/vm-state.js";
 import type { ServerContext } from "../../context.js";
 import { audit } from "../../store/audit.js";
 import { issueToken, listTokens, revokeToken, saveSshKeys } from "../../store/users.js";

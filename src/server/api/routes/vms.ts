@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { parseSshPublicKeys } from "../../../core/ssh-keys.js";
-import { VmSchema } from "../../../core/vm.js";
+import { VmSchema } from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
 import { deployVm } from "../../scheduler/deploy.js";
 import { extendVm, terminateVm, visibleVm } from "../../scheduler/lifecycle.js";

@@ -1,0 +1,141 @@
+// The public REST API's shapes (API.md), declared once: the server's routes validate against them and
+// document them in OpenAPI, and the CLI's client is typed by them.
+
+import { Type, type Static, type TSchema } from "typebox";
+import { VM_STATES } from "./vm-state.js";
+
+export { ImageSchema, type Image } from "./image.js";
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const SshEndpointSchema = Type.Object(
+  { host: Type.String(), port: Type.Integer(), user: Type.String() },
+  { additionalProperties: false },
+);
+
+export const VmSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String({ description: "hostname taken from the pool" }),
+    owner: Type.String(),
+    image: Type.String(),
+    host: Type.String(),
+    state: Type.Enum(VM_STATES),
+    responding: Type.Boolean(),
+    lastSeenAt: Nullable(Type.String()),
+    memoryMiB: Type.Integer(),
+    cpus: Type.Integer(),
+    createdAt: Type.String(),
+    expiresAt: Nullable(Type.String()),
+    ssh: Nullable(SshEndpointSchema),
+    ip: Nullable(Type.String()),
+    mac: Nullable(Type.String()),
+    /** Why the VM failed, in words its owner can act on. */
+    error: Nullable(Type.String()),
+    /** For admins only: what the node saw (its paths, QEMU's own words). */
+    errorDetail: Type.Optional(Nullable(Type.String())),
+  },
+  { additionalProperties: false, $id: "Vm" },
+);
+export type Vm = Static<typeof VmSchema>;
+
+/** `POST /vms`. */
+export const DeployRequestSchema = Type.Object(
+  {
+    image: Type.String({ minLength: 1, maxLength: 128 }),
+    memoryMiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 1048576 })),
+    cpus: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    hours: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 87600 })),
+    sshKeys: Type.Optional(Type.Array(Type.String({ maxLength: 16384 }), { minItems: 1, maxItems: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type DeployRequest = Static<typeof DeployRequestSchema>;
+
+/** `POST /vms/{id}/extend`. */
+export const ExtendRequestSchema = Type.Object({ hours: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false });
+export type ExtendRequest = Static<typeof ExtendRequestSchema>;
+
+/** `GET /vms`' query. Query strings are text, and nothing is coerced: so "true" and "false" are spelled out. */
+export const VmListQuerySchema = Type.Object(
+  {
+    all: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])),
+    state: Type.Optional(Type.Literal("terminated")),
+  },
+  { additionalProperties: false },
+);
+export type VmListQuery = Static<typeof VmListQuerySchema>;
+
+export const MeSchema = Type.Object({
+  username: Type.String(),
+  admin: Type.Boolean(),
+  quota: Type.Object({ maxVms: Nullable(Type.Integer()), used: Type.Integer() }),
+  sshKeys: Type.Array(Type.String()),
+});
+export type Me = Static<typeof MeSchema>;
+
+/** `PUT /me/ssh-keys`, and its answer. */
+export const SshKeysSchema = Type.Object(
+  { keys: Type.Array(Type.String({ maxLength: 16384 }), { maxItems: 64 }) },
+  { additionalProperties: false },
+);
+export type SshKeys = Static<typeof SshKeysSchema>;
+
+export const TokenSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  createdAt: Type.String(),
+  expiresAt: Nullable(Type.String()),
+});
+export type Token = Static<typeof TokenSchema>;
+
+/** `POST /tokens`, and its answer: the only time the secret is shown. */
+export const CreateTokenRequestSchema = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+export const CreatedTokenSchema = Type.Object({ ...TokenSchema.properties, token: Type.String() });
+export type CreatedToken = Static<typeof CreatedTokenSchema>;
+
+/** A host of the pool as an admin sees it: its configured limits, what is used, and what its node reports. */
+export const HostSchema = Type.Object({
+  name: Type.String(),
+  online: Type.Boolean(),
+  /** Gone from server.toml: it takes no VM and its node is refused; the VMs still placed there are listed. */
+  removed: Type.Boolean(),
+  maxVms: Type.Integer(),
+  vms: Type.Integer(),
+  /** Schedulable memory and cpus: configured, times the overcommit ratios. */
+  memoryMiB: Type.Integer(),
+  usedMemoryMiB: Type.Integer(),
+  cpus: Type.Integer(),
+  usedCpus: Type.Integer(),
+  /** What the node last said the machine has, or null before its first sync. */
+  node: Nullable(Type.Object({ memoryMiB: Type.Integer(), cpus: Type.Integer() })),
+  lastSeenAt: Nullable(Type.String()),
+});
+export type Host = Static<typeof HostSchema>;
+
+/** An entry of the hostname pool (admin). */
+export const HostnameSchema = Type.Object({
+  name: Type.String(),
+  mac: Type.String(),
+  extra: Type.String(),
+  /** The VM holding the name, or null when it is free. */
+  vmId: Nullable(Type.String()),
+});
+export type Hostname = Static<typeof HostnameSchema>;
+
+/** `{items: [...]}`: the shape of every list. */
+export function ListOf<T extends TSchema>(item: T) {
+  return Type.Object({ items: Type.Array(item) });
+}
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    field: Type.Optional(Type.String()),
+  },
+  { $id: "Problem" },
+);
+export type Problem = Static<typeof ProblemSchema>;

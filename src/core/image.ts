@@ -1,0 +1,99 @@
+// An image of the catalog, declared once: the sidecar `vgrid image build` writes beside an image and a
+// server.toml `[[images]]` entry are this shape (with these defaults); the store's row, the API's image
+// object and the node protocol's boot description are derived from it.
+
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Type, type Static } from "typebox";
+import { Value } from "typebox/value";
+import { ConfigError } from "./errors.js";
+import { FILE_NAME_PATTERN, IMAGE_TAG_PATTERN } from "./names.js";
+
+const FileName = Type.String({ pattern: FILE_NAME_PATTERN, maxLength: 255 });
+const OptionalFileName = Type.Union([FileName, Type.Null()], { default: null });
+
+export const ImageEntrySchema = Type.Object(
+  {
+    tag: Type.String({ pattern: IMAGE_TAG_PATTERN }),
+    /** The display name users pick it by. */
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    /** `direct`: QEMU boots `kernel` and `initrd` with `cmdline`; `disk`: the disk's own bootloader. */
+    boot: Type.Union([Type.Literal("direct"), Type.Literal("disk")], { default: "disk" }),
+    /** File names in the node's image directory, never paths. */
+    disk: FileName,
+    kernel: OptionalFileName,
+    initrd: OptionalFileName,
+    /** The kernel command line's template, with the seed's variables such as ${username}. */
+    cmdline: Type.Union([Type.String({ maxLength: 4096 }), Type.Null()], { default: null }),
+    minMemoryMiB: Type.Integer({ minimum: 16, default: 128 }),
+    defaultMemoryMiB: Type.Integer({ minimum: 16, default: 512 }),
+    maxMemoryMiB: Type.Integer({ minimum: 16, default: 4096 }),
+    maxCpus: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+  },
+  { additionalProperties: false },
+);
+export type ImageEntry = Static<typeof ImageEntrySchema>;
+
+/** How a node boots an image: what of the entry travels to the node (file names, never paths). */
+export const ImageBootSchema = Type.Pick(ImageEntrySchema, ["tag", "disk", "kernel", "initrd", "cmdline"]);
+export type ImageBoot = Static<typeof ImageBootSchema>;
+
+/** The image object of the public API (`GET /images`). */
+export const ImageSchema = Type.Pick(
+  ImageEntrySchema,
+  ["tag", "name", "boot", "minMemoryMiB", "defaultMemoryMiB", "maxMemoryMiB", "maxCpus"],
+  { $id: "Image" },
+);
+export type Image = Static<typeof ImageSchema>;
+
+/** The image object of an entry. */
+export function publicImage(entry: ImageEntry): Image {
+  const { tag, name, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus } = entry;
+  return { tag, name, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus };
+}
+
+/** The rules between an entry's fields that a schema cannot say: `key` and why, or undefined. */
+export function imageEntryProblem(image: ImageEntry): { key: string; reason: string } | undefined {
+  if (image.boot === "direct" && (image.kernel === null || image.initrd === null)) {
+    return { key: "kernel", reason: "an image that boots directly needs both kernel and initrd" };
+  }
+  if (image.minMemoryMiB > image.defaultMemoryMiB || image.defaultMemoryMiB > image.maxMemoryMiB) {
+    return {
+      key: "defaultMemoryMiB",
+      reason: `memory must be minMemoryMiB <= defaultMemoryMiB <= maxMemoryMiB, not ${image.minMemoryMiB}, ${image.defaultMemoryMiB}, ${image.maxMemoryMiB}`,
+    };
+  }
+  return undefined;
+}
+
+/** A sidecar file's text as a catalog entry, its defaults filled in; refused naming the file and key. */
+export function parseImageSidecar(file: string, text: string): ImageEntry {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, "(file)", `not valid JSON: ${(err as Error).message}`);
+  }
+  const image = Value.Default(ImageEntrySchema, Value.Clone(json));
+  const first = Value.Errors(ImageEntrySchema, image)[0];
+  if (first) throw new ConfigError(file, first.instancePath.slice(1).replaceAll("/", ".") || "(root)", first.message);
+  const problem = imageEntryProblem(image as ImageEntry);
+  if (problem) throw new ConfigError(file, problem.key, problem.reason);
+  return image as ImageEntry;
+}
+
+/** Every image described by a `*.json` sidecar in the directory (none if there is no directory). */
+export async function readImageSidecars(dir: string): Promise<ImageEntry[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const images: ImageEntry[] = [];
+  for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
+    const file = join(dir, name);
+    images.push(parseImageSidecar(file, await readFile(file, "utf8")));
+  }
+  return images;
+}
