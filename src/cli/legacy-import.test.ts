@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parseLegacyIni } from "../core/legacy-ini.js";
 import { loadNodeConfig } from "../node/config-file.js";
-import { loadServerConfig } from "../server/config-file.js";
+import { loadServerConfig } from "../server/config.js";
 import { importLegacyConfig } from "./legacy-import.js";
 
 const COMMON = `[VMImages]

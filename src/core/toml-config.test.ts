@@ -26,7 +26,8 @@ test("a bad file is refused with the file, the key and what is wrong", () => {
     ['name = "a"\n[listen]\nport = "80"', "x.toml: listen.port: must be integer"],
     ['name = "a"\n[[hosts]]\nmaxVms = 1.5', "x.toml: hosts[0].maxVms: must be integer"],
     ["listen = 3", "x.toml: "],
-    ['name = "a', "x.toml: (syntax)"],
+    ['name = "a', "x.toml: line 1, column 8: not valid TOML: unfinished string"],
+    ['name = "a"\nb = "x" y', "x.toml: line 2, column 9: not valid TOML: each key-value declaration must be followed by an end-of-line"],
   ];
   for (const [text, words] of rows) {
     assert.throws(

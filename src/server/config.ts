@@ -1,22 +1,72 @@
-// The server's settings, as parsed from server.toml or given by `vgrid up`: typed and frozen.
+// The server's settings: server.toml's schema with its defaults, and the one function that builds the
+// typed, frozen ServerConfig from it, for `vgrid server`, `vgrid up` and the tests alike.
 
-import type { ImageEntry } from "../core/image.js";
+import { dirname, resolve } from "node:path";
+import { Type, type Static } from "typebox";
+import { ConfigError } from "../core/errors.js";
+import { ImageEntrySchema, imageEntryProblem, type ImageEntry } from "../core/image.js";
+import { HOSTNAME_LABEL_PATTERN, HOST_NAME_PATTERN, MAC_PATTERN, normalizeUsername } from "../core/names.js";
+import { readToml, validateConfig } from "../core/toml-config.js";
 
-export interface HostConfig {
-  name: string;
-  maxVms: number;
-  memoryMiB: number;
-  cpus: number;
-  /** The node's secret; only its hash is stored. */
-  token: string;
-}
+const HostSchema = Type.Object(
+  {
+    name: Type.String({ pattern: HOST_NAME_PATTERN }),
+    maxVms: Type.Integer({ minimum: 0 }),
+    memoryMiB: Type.Integer({ minimum: 1 }),
+    cpus: Type.Integer({ minimum: 1 }),
+    token: Type.String({ minLength: 16 }),
+  },
+  { additionalProperties: false },
+);
 
-export interface HostnameConfig {
-  name: string;
-  extra: string;
-  mac: string;
-}
+const HostnameSchema = Type.Object(
+  {
+    name: Type.String({ pattern: HOSTNAME_LABEL_PATTERN }),
+    extra: Type.String({ default: "" }),
+    mac: Type.String({ pattern: MAC_PATTERN }),
+  },
+  { additionalProperties: false },
+);
 
+export const ServerFileSchema = Type.Object(
+  {
+    admins: Type.Array(Type.String(), { default: [] }),
+    listen: Type.Object(
+      { host: Type.String({ default: "127.0.0.1" }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    database: Type.Object({ file: Type.String({ default: "vgrid.db" }) }, { additionalProperties: false, default: {} }),
+    overcommit: Type.Object(
+      { memory: Type.Number({ exclusiveMinimum: 0, default: 1 }), cpus: Type.Number({ exclusiveMinimum: 0, default: 4 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    expiry: Type.Object(
+      { defaultHours: Type.Number({ exclusiveMinimum: 0, default: 24 }), maxHours: Type.Number({ exclusiveMinimum: 0, default: 336 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    quota: Type.Object(
+      { maxVmsPerUser: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { default: null }) },
+      { additionalProperties: false, default: {} },
+    ),
+    nodeOfflineAfterSeconds: Type.Integer({ minimum: 30, default: 60 }),
+    hosts: Type.Array(HostSchema, { default: [] }),
+    hostnames: Type.Object(
+      {
+        prefix: Type.String({ pattern: "^[a-z][a-z0-9-]{0,40}$", default: "vm" }),
+        count: Type.Integer({ minimum: 0, maximum: 100000, default: 0 }),
+        pool: Type.Array(HostnameSchema, { default: [] }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    images: Type.Array(ImageEntrySchema, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+/** server.toml as written, its defaults filled in. */
+export type ServerFile = Static<typeof ServerFileSchema>;
+
+export type HostConfig = Static<typeof HostSchema>;
+export type HostnameConfig = Static<typeof HostnameSchema>;
 export type ImageConfig = ImageEntry;
 
 export interface ServerConfig {
@@ -28,10 +78,68 @@ export interface ServerConfig {
   quota: { maxVmsPerUser: number | null };
   /** Seconds without a sync after which a node counts as offline. */
   nodeOfflineAfterSeconds: number;
+  /** Normalised usernames (spaces become underscores). */
   admins: string[];
   hosts: HostConfig[];
+  /** The listed pool first, then the numbered names. */
   hostnames: HostnameConfig[];
   images: ImageConfig[];
+}
+
+/** Where settings came from: named in errors; relative paths (the database file) are relative to `dir`. */
+export interface ConfigSource {
+  file: string;
+  dir: string;
+}
+
+/**
+ * The one way to a ServerConfig: `input` is server.toml's shape (from the file, or put together by
+ * `vgrid up` or a test), checked against the schema with its defaults filled in, then normalised.
+ */
+export function buildServerConfig(input: unknown, source: ConfigSource): ServerConfig {
+  const c = validateConfig(source.file, input, ServerFileSchema);
+  const admins = c.admins.map((name, i) => {
+    try {
+      return normalizeUsername(name);
+    } catch (err) {
+      throw new ConfigError(source.file, `admins[${i}]`, (err as Error).message);
+    }
+  });
+  c.images.forEach((image, i) => {
+    const problem = imageEntryProblem(image);
+    if (problem) throw new ConfigError(source.file, `images[${i}].${problem.key}`, problem.reason);
+  });
+  const hostnames = [...c.hostnames.pool, ...numberedHostnames(c.hostnames.prefix, c.hostnames.count)];
+  refuseDuplicates(source.file, "hosts", c.hosts.map((h) => h.name), "host name");
+  refuseDuplicates(source.file, "images", c.images.map((i) => i.tag), "image tag");
+  refuseDuplicates(source.file, "hostnames", hostnames.map((n) => n.name), "hostname (a listed name may not also be a numbered one)");
+  refuseDuplicates(source.file, "hostnames", hostnames.map((n) => n.mac), "MAC address");
+  return Object.freeze({
+    listen: c.listen,
+    // A relative database path is relative to the config file, not to wherever the server was started.
+    database: { file: resolve(source.dir, c.database.file) },
+    overcommit: c.overcommit,
+    expiry: c.expiry,
+    quota: c.quota,
+    nodeOfflineAfterSeconds: c.nodeOfflineAfterSeconds,
+    admins,
+    hosts: c.hosts,
+    hostnames,
+    images: c.images,
+  });
+}
+
+function refuseDuplicates(file: string, key: string, values: string[], what: string): void {
+  const seen = new Set<string>();
+  for (const value of values) {
+    if (seen.has(value)) throw new ConfigError(file, key, `${what} '${value}' is given twice; each must be unique`);
+    seen.add(value);
+  }
+}
+
+/** server.toml read and built. */
+export async function loadServerConfig(file: string): Promise<ServerConfig> {
+  return buildServerConfig(await readToml(file), { file, dir: dirname(resolve(file)) });
 }
 
 /** A hostname pool of `prefix-001`... with MACs from the locally administered range 52:54:00 (QEMU's). */

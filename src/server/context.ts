@@ -1,6 +1,7 @@
-// What every part of the server is handed: the store, the settings, the notification hub and the clock.
+// What every part of the server is handed: the store, the settings, the notification hub, the clock
+// and the log.
 
-import type { FastifyBaseLogger } from "fastify";
+import type { Logger } from "pino";
 import type { ServerConfig } from "./config.js";
 import type { Hub } from "./events/hub.js";
 import type { Db } from "./store/db.js";
@@ -10,7 +11,8 @@ export interface ServerContext {
   config: ServerConfig;
   hub: Hub;
   now: () => Date;
+  /** One line per meaningful event (a VM changed, a node came or went), never one per request. */
+  log: Logger;
   /** Set by `vgrid up`: /readyz then also waits for this host's node to be online. */
   localHost?: string;
-  log?: FastifyBaseLogger;
 }

@@ -1,6 +1,7 @@
 // Starts the control plane: opens the store, writes the configured catalog, listens; closes gracefully.
 
 import type { FastifyInstance } from "fastify";
+import { pino, type Logger } from "pino";
 import { buildApp } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
 import type { ServerContext } from "./context.js";
@@ -15,21 +16,44 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface ContextOptions {
+  localHost?: string;
+  log?: Logger;
+  now?: () => Date;
+}
+
+/** The store opened and migrated, the catalog written from the config: everything but the HTTP side. */
+export async function openServerContext(config: ServerConfig, opts: ContextOptions = {}): Promise<ServerContext> {
+  const db = await openSqliteStore(config.database.file);
+  const now = opts.now ?? (() => new Date());
+  try {
+    await syncCatalog(db, config, now().toISOString());
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return {
+    db,
+    config,
+    hub: new Hub(),
+    now,
+    log: opts.log ?? pino({ level: "silent" }),
+    ...(opts.localHost ? { localHost: opts.localHost } : {}),
+  };
+}
+
 export async function startServer(
   config: ServerConfig,
   opts: { localHost?: string; logLevel?: string } = {},
 ): Promise<RunningServer> {
-  const db = await openSqliteStore(config.database.file);
-  const now = () => new Date();
-  await syncCatalog(db, config, now().toISOString());
-  const ctx: ServerContext = { db, config, hub: new Hub(), now, ...(opts.localHost ? { localHost: opts.localHost } : {}) };
-  const app = await buildApp(ctx, { logger: { level: opts.logLevel ?? "warn" } });
-  ctx.log = app.log;
+  const log = pino({ level: opts.logLevel ?? "warn" });
+  const ctx = await openServerContext(config, { log, ...(opts.localHost ? { localHost: opts.localHost } : {}) });
+  const app = await buildApp(ctx, { loggerInstance: log });
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await app.close();
-    await db.destroy();
+    await ctx.db.destroy();
     throw err;
   }
   const address = app.server.address();
@@ -41,7 +65,7 @@ export async function startServer(
     url: `http://${host}:${port}`,
     async close() {
       await app.close();
-      await db.destroy();
+      await ctx.db.destroy();
     },
   };
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { loadNodeConfig } from "../../src/node/config-file.js";
-import { loadServerConfig } from "../../src/server/config-file.js";
+import { loadServerConfig } from "../../src/server/config.js";
 import { VGRID, tempDir } from "../support/vgrid.js";
 
 const exec = promisify(execFile);

@@ -3,19 +3,31 @@
 
 import type { FastifyInstance } from "fastify";
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import { buildApp } from "../../src/server/api/app.js";
-import { numberedHostnames, type ServerConfig } from "../../src/server/config.js";
+import { buildServerConfig } from "../../src/server/config.js";
 import type { ServerContext } from "../../src/server/context.js";
-import { Hub } from "../../src/server/events/hub.js";
-import { syncCatalog } from "../../src/server/store/catalog.js";
-import { openSqliteStore } from "../../src/server/store/db.js";
+import { openServerContext } from "../../src/server/server.js";
 import { ensureUser, issueToken } from "../../src/server/store/users.js";
 import { tempDir } from "./vgrid.js";
 
 export const NODE_TOKEN = "node-token-for-tests-0123456789";
 /** A well-formed public key, for API tests where no one logs in to the VM. */
 export const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
+
+/** The tiny image as its sidecar describes it. */
+export const TINY_IMAGE = {
+  tag: "tiny",
+  name: "Tiny",
+  boot: "direct",
+  disk: "tiny.qcow2",
+  kernel: "tiny.vmlinuz",
+  initrd: "tiny.initrd",
+  cmdline: "console=ttyS0 vgrid_username=${username}",
+  minMemoryMiB: 128,
+  defaultMemoryMiB: 256,
+  maxMemoryMiB: 2048,
+  maxCpus: 2,
+};
 
 export interface TestServer {
   app: FastifyInstance;
@@ -25,46 +37,32 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(over: Partial<ServerConfig> = {}): Promise<TestServer> {
+/** server.toml's settings for the test server; `over` replaces whole top-level keys (as a file would set them). */
+export async function startTestServer(over: Record<string, unknown> = {}): Promise<TestServer> {
   const dir = await tempDir("api");
-  const config: ServerConfig = {
-    listen: { host: "127.0.0.1", port: 0 },
-    database: { file: join(dir, "vgrid.db") },
-    overcommit: { memory: 1, cpus: 1 },
-    expiry: { defaultHours: 24, maxHours: 48 },
-    quota: { maxVmsPerUser: null },
-    nodeOfflineAfterSeconds: 60,
-    admins: ["root-admin"],
-    hosts: [{ name: "h1", maxVms: 5, memoryMiB: 8192, cpus: 8, token: NODE_TOKEN }],
-    hostnames: numberedHostnames("vm", 20),
-    images: [
-      {
-        tag: "tiny",
-        name: "Tiny",
-        boot: "direct",
-        disk: "tiny.qcow2",
-        kernel: "tiny.vmlinuz",
-        initrd: "tiny.initrd",
-        cmdline: "console=ttyS0 vgrid_username=${username}",
-        minMemoryMiB: 128,
-        defaultMemoryMiB: 256,
-        maxMemoryMiB: 2048,
-        maxCpus: 2,
-      },
-    ],
-    ...over,
-  };
-  const db = await openSqliteStore(config.database.file);
-  const now = () => new Date();
-  await syncCatalog(db, config, now().toISOString());
-  const ctx: ServerContext = { db, config, hub: new Hub(), now };
+  const config = buildServerConfig(
+    {
+      listen: { host: "127.0.0.1", port: 0 },
+      database: { file: "vgrid.db" },
+      overcommit: { memory: 1, cpus: 1 },
+      expiry: { defaultHours: 24, maxHours: 48 },
+      admins: ["root-admin"],
+      hosts: [{ name: "h1", maxVms: 5, memoryMiB: 8192, cpus: 8, token: NODE_TOKEN }],
+      hostnames: { count: 20 },
+      images: [TINY_IMAGE],
+      ...over,
+    },
+    { file: "test server.toml", dir },
+  );
+  const ctx = await openServerContext(config);
   const app = await buildApp(ctx, { logger: false });
+  const now = () => new Date().toISOString();
   return {
     app,
     ctx,
     async tokenFor(user, admin = false) {
-      await ensureUser(db, user, admin, now().toISOString());
-      return (await issueToken(db, user, "test", now().toISOString())).secret;
+      await ensureUser(ctx.db, user, admin, now());
+      return (await issueToken(ctx.db, user, "test", now())).secret;
     },
     async bringNodeOnline() {
       const res = await app.inject({
@@ -77,7 +75,7 @@ export async function startTestServer(over: Partial<ServerConfig> = {}): Promise
     },
     async close() {
       await app.close();
-      await db.destroy();
+      await ctx.db.destroy();
       await rm(dir, { recursive: true, force: true });
     },
   };

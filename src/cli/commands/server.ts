@@ -1,6 +1,6 @@
 // `vgrid server --config server.toml`: the control plane alone.
 
-import { loadServerConfig } from "../../server/config-file.js";
+import { loadServerConfig } from "../../server/config.js";
 import { startServer } from "../../server/server.js";
 import { parseCommand } from "../args.js";
 import { UsageError } from "../errors.js";

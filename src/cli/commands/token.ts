@@ -8,7 +8,7 @@ import { openSqliteStore } from "../../server/store/db.js";
 import { ensureUser, issueToken } from "../../server/store/users.js";
 import { parseCommand } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
-import { loadServerConfig } from "../../server/config-file.js";
+import { loadServerConfig } from "../../server/config.js";
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommand(argv, {

@@ -4,12 +4,12 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIPv4 } from "node:net";
 import { hostname as osHostname } from "node:os";
-import { resolve } from "node:path";
-import { readImageSidecars } from "../../core/image.js";
+import { dirname, resolve } from "node:path";
+import { readImageSidecars, type ImageEntry } from "../../core/image.js";
+import { readToml, validateConfig } from "../../core/toml-config.js";
 import { builtImagesDir } from "../../core/repo.js";
 import { hostResources, startNode } from "../../node/node.js";
-import { numberedHostnames, type ServerConfig } from "../../server/config.js";
-import { loadServerConfig } from "../../server/config-file.js";
+import { buildServerConfig, ServerFileSchema, type ServerConfig } from "../../server/config.js";
 import { DataDirBusy, dataPaths, lockDataDir } from "../../server/data-dir.js";
 import { startServer } from "../../server/server.js";
 import type { Db } from "../../server/store/db.js";
@@ -35,29 +35,14 @@ export async function run(argv: string[]): Promise<number> {
   const dataDir = resolve(values.data);
   const paths = dataPaths(dataDir);
   const imageDirectory = resolve(values.images ?? builtImagesDir());
-  // Optional: a server.toml's policies (admins, expiry, quota, overcommit, hostname pool, more images);
-  // the data dir, the listen address and the one local host stay vgrid up's own.
-  const file = values.config === undefined ? undefined : await loadServerConfig(values.config);
   const sidecars = await readImageSidecars(imageDirectory);
-  if (sidecars.length === 0 && !file?.images.length) {
-    throw new Failure(`no image in ${imageDirectory}: run \`make build\` (or \`vgrid image build tiny --out ${imageDirectory}/tiny.qcow2\`)`);
-  }
   const resources = hostResources();
   const maxVms = maxVmsFlag ?? defaultMaxVms(resources);
   const nodeToken = randomBytes(32).toString("base64url");
-  const config: ServerConfig = {
-    listen,
-    database: { file: paths.database },
-    // One box: memory and cpus are overcommitted so that --max-vms is the only limit to think about.
-    overcommit: file?.overcommit ?? { memory: 4, cpus: 16 },
-    expiry: file?.expiry ?? { defaultHours: 24, maxHours: 24 * 14 },
-    quota: file?.quota ?? { maxVmsPerUser: null },
-    nodeOfflineAfterSeconds: 60,
-    admins: [ADMIN, ...(file?.admins ?? [])],
-    hosts: [{ name: LOCAL_HOST, maxVms, memoryMiB: resources.memoryMiB, cpus: resources.cpus, token: nodeToken }],
-    hostnames: file?.hostnames.length ? file.hostnames : numberedHostnames("vm", Math.max(64, maxVms * 4)),
-    images: [...(file?.images ?? []), ...sidecars],
-  };
+  const config = await upConfig({ file: values.config, listen, database: paths.database, maxVms, resources, nodeToken, sidecars });
+  if (config.images.length === 0) {
+    throw new Failure(`no image in ${imageDirectory}: run \`make build\` (or \`vgrid image build tiny --out ${imageDirectory}/tiny.qcow2\`)`);
+  }
 
   await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(paths.lock).catch((err: unknown) => {
@@ -112,6 +97,43 @@ function nodeLog(msg: string, fields?: Record<string, unknown>): void {
   if (process.env.VGRID_LOG === "debug" || process.env.VGRID_LOG === "info") {
     process.stderr.write(`node: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
   }
+}
+
+/** One box: memory and cpus are overcommitted so that --max-vms is the only limit to think about. */
+const UP_OVERCOMMIT = { memory: 4, cpus: 16 };
+
+/**
+ * vgrid up's settings: a server.toml's when --config names one (its policies, logins, hostname pool and
+ * images), with vgrid up's own listen address, data dir and one local host in their place.
+ */
+async function upConfig(up: {
+  file: string | undefined;
+  listen: { host: string; port: number };
+  database: string;
+  maxVms: number;
+  resources: { memoryMiB: number; cpus: number };
+  nodeToken: string;
+  sidecars: ImageEntry[];
+}): Promise<ServerConfig> {
+  const raw = up.file === undefined ? {} : await readToml(up.file);
+  // The file is checked as it is first, so that its own mistakes are named against it.
+  const file = validateConfig(up.file ?? "vgrid up", raw, ServerFileSchema);
+  const given = (key: string) => typeof raw === "object" && raw !== null && key in raw;
+  const listed = new Set(file.images.map((i) => i.tag));
+  return buildServerConfig(
+    {
+      ...file,
+      listen: up.listen,
+      database: { file: up.database },
+      overcommit: given("overcommit") ? file.overcommit : UP_OVERCOMMIT,
+      admins: [ADMIN, ...file.admins],
+      hosts: [{ name: LOCAL_HOST, maxVms: up.maxVms, memoryMiB: up.resources.memoryMiB, cpus: up.resources.cpus, token: up.nodeToken }],
+      hostnames: given("hostnames") ? file.hostnames : { count: Math.max(64, up.maxVms * 4) },
+      // An image the file lists wins over a sidecar of the same tag.
+      images: [...file.images, ...up.sidecars.filter((i) => !listed.has(i.tag))],
+    },
+    { file: up.file ?? "vgrid up", dir: up.file === undefined ? process.cwd() : dirname(resolve(up.file)) },
+  );
 }
 
 /** HOST:PORT with an IPv4 address (QEMU's forwarded ssh ports listen on the same one), or localhost. */

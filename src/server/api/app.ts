@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { ServerContext } from "../context.js";
 import { authenticate } from "./auth.js";
-import { sendProblem, toProblem } from "./problems.js";
+import { problem, sendProblem, toProblem } from "./problems.js";
 import { catalogRoutes } from "./routes/catalog.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
@@ -20,12 +20,29 @@ declare module "fastify" {
   }
 }
 
+/**
+ * Socket and request timeouts that fit the node protocol: a long-poll waits up to 60 s with no byte
+ * sent, and an event stream sends a keep-alive comment every 20 s, so an idle socket may stay 90 s.
+ * A request (headers and body) must arrive within 30 s; an idle keep-alive connection closes after 75 s,
+ * above the node's pause between syncs and the usual load balancer's 60 s.
+ */
+export const HTTP_TIMEOUTS = {
+  connectionTimeout: 90_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 75_000,
+} as const;
+
 export async function buildApp(ctx: ServerContext, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    ...HTTP_TIMEOUTS,
     ...options,
     // Strict bodies: "512" is not a number and unknown fields are errors, never silently dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
     bodyLimit: 256 * 1024,
+    // The request id follows a request through the log; the log holds events, not every request.
+    disableRequestLogging: true,
+    // Errors the framework meets before any route (a malformed URL, an over-long path) are problems too.
+    frameworkErrors: (error, request, reply) => void sendProblem(reply, toProblem(error, request)),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest("user", null);
@@ -35,12 +52,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
     return sendProblem(reply, p);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
-      type: "/problems/not-found",
-      title: "Not found",
-      status: 404,
-      detail: `no route ${request.method} ${request.url.split("?")[0]}; the API is described at /api/docs`,
-    }),
+    sendProblem(reply, problem("not-found", `no route ${request.method} ${request.url.split("?")[0]}; the API is described at /api/docs`)),
   );
 
   await app.register(swagger, {

@@ -3,6 +3,7 @@
 import type { FastifyRequest } from "fastify";
 import { Forbidden, Unauthorized } from "../../core/errors.js";
 import type { ServerContext } from "../context.js";
+import type { Actor } from "../vms/service.js";
 import { userForToken, type User } from "../store/users.js";
 
 declare module "fastify" {
@@ -36,4 +37,14 @@ export function requireAdmin(request: FastifyRequest): User {
   const user = requireUser(request);
   if (!user.admin) throw new Forbidden("only administrators may do this");
   return user;
+}
+
+/** The logged-in caller and the address they call from, as the services take them. */
+export function requireActor(request: FastifyRequest): Actor {
+  return { user: requireUser(request), address: request.ip };
+}
+
+/** Like requireActor, for what only administrators may do. */
+export function requireAdminActor(request: FastifyRequest): Actor {
+  return { user: requireAdmin(request), address: request.ip };
 }

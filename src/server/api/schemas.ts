@@ -1,7 +1,7 @@
-// Schemas shared by routes: problem answers, and helpers to declare every status a route may send.
+// Schemas shared by routes: every status a route may send, and the id in paths.
 
 import { Type, type TSchema } from "typebox";
-import { ProblemSchema } from "./problems.js";
+import { ProblemSchema } from "../../core/api.js";
 
 export function responses<T extends Record<number, TSchema>>(ok: T) {
   return { ...ok, "4xx": ProblemSchema, "5xx": ProblemSchema };

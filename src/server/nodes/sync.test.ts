@@ -5,10 +5,11 @@ import { NODE_TOKEN, startTestServer } from "../../../test/support/server.js";
 import { Hub } from "../events/hub.js";
 import type { VmRow } from "../store/schema.js";
 import { toVm } from "../store/vms.js";
-import { errorAfter } from "./sync.js";
+import { failureAfter } from "./sync.js";
+import type { VmState } from "../../core/vm-state.js";
 
 test("a failure report gives its reason whatever the next state; other reports keep the reason there", () => {
-  const rows: Array<[string, string | null, VmReport["state"], string | null, string | null]> = [
+  const rows: Array<[VmState, string | null, VmReport["state"], string | null, string | null]> = [
     // [current state, current error, reported state, reported error, error after]
     ["running", null, "failed", "QEMU was killed by SIGKILL", "QEMU was killed by SIGKILL"],
     ["provisioning", null, "failed", null, "the node reported a failure without a reason"],
@@ -25,8 +26,17 @@ test("a failure report gives its reason whatever the next state; other reports k
     ["terminated", "QEMU exited with code 1", "failed", "late news", "QEMU exited with code 1"],
   ];
   for (const [state, error, reported, reportedError, expected] of rows) {
-    assert.equal(errorAfter({ state, error }, { state: reported, error: reportedError }), expected, `${state} + ${reported} ${reportedError}`);
+    const after = failureAfter({ state, error, detail: null }, { state: reported, error: reportedError, detail: null });
+    assert.equal(after.error, expected, `${state} + ${reported} ${reportedError}`);
   }
+});
+
+test("the admins' detail travels with the owner's reason, and stays when a report brings none", () => {
+  const vm = { state: "running" as const, error: null, detail: null };
+  const failed = failureAfter(vm, { state: "failed", error: "QEMU exited as it started", detail: "qemu: -drive: file not found: /x" });
+  assert.deepEqual(failed, { error: "QEMU exited as it started", detail: "qemu: -drive: file not found: /x" });
+  assert.deepEqual(failureAfter({ ...failed, state: "failed" }, { state: "failed", error: null, detail: null }), failed);
+  assert.deepEqual(failureAfter({ ...failed, state: "failed" }, { state: "terminated", error: null, detail: null }), failed);
 });
 
 test("a node cannot give an ssh host that ssh would read as an option or anything but an address", async (t) => {
@@ -62,7 +72,7 @@ test("the vm object never shows an ssh host stored before nodes' requests were c
     id: "7f3c0e52-5b7e-4c1a-9d59-0e0a3c6f1b2d", name: "vm-001", owner: "alice", image: "tiny", host: "h1",
     state: "running", responding: 1, last_seen_at: null, memory_mib: 256, cpus: 1,
     created_at: "2025-01-01T00:00:00.000Z", expires_at: null, ssh_port: 2222, ip: null,
-    mac: "52:54:00:00:00:01", error: null, ssh_keys: "[]", updated_at: "2025-01-01T00:00:00.000Z",
+    mac: "52:54:00:00:00:01", error: null, error_detail: null, ssh_keys: "[]", updated_at: "2025-01-01T00:00:00.000Z",
   };
   assert.deepEqual(toVm(row, "127.0.0.1").ssh, { host: "127.0.0.1", port: 2222, user: "root" });
   assert.equal(toVm(row, "-oProxyCommand=touch /tmp/pwned").ssh, null);

@@ -1,115 +1,104 @@
-// The server side of the node protocol: apply what a node reports, then tell it what should run there.
+// The server side of the node protocol: who a node is, what its reports change, and what should run on
+// its host. A node speaks only for itself and for the VMs placed on its own host.
 
 import { Forbidden } from "../../core/errors.js";
-import type { SyncRequest, SyncResponse, VmReport, VmSpec } from "../../core/protocol.js";
 import { machineName } from "../../core/names.js";
-import { HOLDING_STATES, desiredOf, nextState, type VmState } from "../../core/vm-state.js";
-import { hashSecret } from "../store/catalog.js";
-import type { Db } from "../store/db.js";
-import type { DbOrTx } from "../store/vms.js";
+import type { SyncRequest, SyncResponse, VmReport, VmSpec } from "../../core/protocol.js";
+import { desiredOf, nextState, type VmState } from "../../core/vm-state.js";
+import type { ServerContext } from "../context.js";
+import type { DbOrTx } from "../store/db.js";
+import { releaseHostname } from "../store/hostnames.js";
+import { desiredVersion, hostTokenHash, recordSync } from "../store/hosts.js";
+import { hashSecret } from "../store/secrets.js";
+import { findVm, placedVms, updateVm, vmsOnHost, type ReportedVmRow } from "../store/vms.js";
 
-/** The host a node token belongs to; a token of another host, or none, is refused. */
-export async function authenticateNode(db: Db, nodeName: string, token: string | undefined): Promise<void> {
-  const host = await db.selectFrom("hosts").select("token_hash").where("name", "=", nodeName).executeTakeFirst();
-  if (!host || token === undefined || host.token_hash !== hashSecret(token)) {
+/** The host a node token belongs to; a token of another host, a removed host, or none, is refused. */
+export async function authenticateNode(db: DbOrTx, nodeName: string, token: string | undefined): Promise<void> {
+  const hash = await hostTokenHash(db, nodeName);
+  if (hash === undefined || token === undefined || hash !== hashSecret(token)) {
     throw new Forbidden(`node '${nodeName}' is not in the host pool or its token is wrong`);
   }
 }
 
-/** Applies a node's reports; returns the ids of the VMs that changed (so watchers can be told). */
-export async function applyReports(db: Db, req: SyncRequest, now: Date): Promise<string[]> {
-  const nowIso = now.toISOString();
-  const changed: string[] = [];
-  await db.transaction().execute(async (tx) => {
-    await tx
-      .updateTable("hosts")
-      .set({ last_seen_at: nowIso, ssh_host: req.sshHost })
-      .where("name", "=", req.node)
-      .execute();
+/** Applies a node's sync (it is online; its reports) in one transaction, then publishes the VMs that changed. */
+export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<string[]> {
+  const now = ctx.now();
+  const changed = await ctx.db.transaction().execute(async (tx) => {
+    await recordSync(tx, req.node, { at: now, sshHost: req.sshHost, facts: req.facts });
+    const rows = new Map((await vmsOnHost(tx, req.node, req.reports.map((r) => r.id))).map((r) => [r.id, r]));
+    const ids: string[] = [];
     for (const report of req.reports) {
-      if (await applyReport(tx, req.node, report, nowIso)) changed.push(report.id);
+      const row = rows.get(report.id);
+      if (row === undefined) continue; // not a VM of this host: a node speaks only for its own
+      const change = reportChange(row, report);
+      if (report.responding && responds(change?.state ?? (row.state as VmState))) {
+        await updateVm(tx, report.id, { last_seen_at: now.toISOString() });
+      }
+      if (change === undefined) continue;
+      await updateVm(tx, report.id, { ...change, updated_at: now.toISOString() });
+      // Only now, with QEMU reaped and the disks deleted, may the hostname go to another VM.
+      if (change.state === "terminated") await releaseHostname(tx, report.id);
+      ids.push(report.id);
     }
+    return ids;
   });
+  for (const id of changed) {
+    const vm = await findVm(ctx.db, id);
+    if (vm) ctx.hub.publishVm(vm);
+  }
   return changed;
 }
 
-async function applyReport(tx: DbOrTx, host: string, report: VmReport, now: string): Promise<boolean> {
-  // A node speaks only for the VMs placed on its own host.
-  const vm = await tx
-    .selectFrom("vms")
-    .select(["state", "responding", "ssh_port", "error", "ip"])
-    .where("id", "=", report.id)
-    .where("host", "=", host)
-    .executeTakeFirst();
-  if (!vm) return false;
-  const next = nextState(vm.state as VmState, report.state);
-  const responding = next === "running" || next === "terminating" ? report.responding : false;
+/** A VM answers ssh only while it runs (or runs on until its node stops it). */
+function responds(state: VmState): boolean {
+  return state === "running" || state === "terminating";
+}
+
+/** What the report changes in the VM's row, or undefined when it changes nothing. */
+export function reportChange(row: ReportedVmRow, report: VmReport) {
+  const current = row.state as VmState;
+  const state = nextState(current, report.state);
+  const failure = failureAfter({ state: current, error: row.error, detail: row.error_detail }, report);
   const update = {
-    state: next,
-    responding: responding ? 1 : 0,
-    ssh_port: next === "terminated" ? null : (report.sshPort ?? vm.ssh_port),
-    ip: report.ip ?? vm.ip,
-    error: errorAfter(vm, report),
+    state,
+    responding: responds(state) && report.responding ? 1 : 0,
+    ssh_port: state === "terminated" ? null : (report.sshPort ?? row.ssh_port),
+    ip: state === "terminated" ? null : (report.ip ?? row.ip),
+    error: failure.error,
+    error_detail: failure.detail,
   };
   const same =
-    update.state === vm.state &&
-    update.responding === vm.responding &&
-    update.ssh_port === vm.ssh_port &&
-    update.ip === vm.ip &&
-    update.error === vm.error;
-  if (responding) {
-    await tx.updateTable("vms").set({ last_seen_at: now }).where("id", "=", report.id).execute();
-  }
-  if (same) return false;
-  await tx.updateTable("vms").set({ ...update, updated_at: now }).where("id", "=", report.id).execute();
-  if (next === "terminated") {
-    // Only now, with QEMU reaped and the disks deleted, may the hostname go to another VM.
-    await tx.updateTable("hostnames").set({ vm_id: null }).where("vm_id", "=", report.id).execute();
-  }
-  return true;
+    update.state === row.state &&
+    update.responding === row.responding &&
+    update.ssh_port === row.ssh_port &&
+    update.ip === row.ip &&
+    update.error === row.error &&
+    update.error_detail === row.error_detail;
+  return same ? undefined : update;
 }
 
 /**
- * The VM's `error` once the report is applied. A failure report gives its reason whatever the next
- * state (a terminating VM whose deletion fails shows why while it stays terminating); every other
- * report, and a failure report without a reason (a restarted node that no longer knows it), keeps the
- * reason already there. A terminated VM is history: nothing changes it.
+ * The VM's `error` (for its owner) and `detail` (for admins) once the report is applied. A failure
+ * report gives its reason whatever the next state (a terminating VM whose deletion fails shows why
+ * while it stays terminating); every other report, and a failure report without a reason (a restarted
+ * node that no longer knows it), keeps the reason already there. A terminated VM is history.
  */
-export function errorAfter(vm: { state: string; error: string | null }, report: Pick<VmReport, "state" | "error">): string | null {
-  if (report.state !== "failed" || vm.state === "terminated") return vm.error;
-  return report.error ?? vm.error ?? "the node reported a failure without a reason";
+export function failureAfter(
+  vm: { state: VmState; error: string | null; detail: string | null },
+  report: Pick<VmReport, "state" | "error" | "detail">,
+): { error: string | null; detail: string | null } {
+  if (report.state !== "failed" || vm.state === "terminated") return { error: vm.error, detail: vm.detail };
+  if (report.error === null) {
+    return { error: vm.error ?? "the node reported a failure without a reason", detail: vm.detail };
+  }
+  return { error: report.error, detail: report.detail };
 }
 
-/** What should be on the host now: every VM placed there that is not terminated, with what to make of it. */
-export async function desiredFor(db: Db, host: string): Promise<SyncResponse> {
-  const hostRow = await db.selectFrom("hosts").select("desired_version").where("name", "=", host).executeTakeFirstOrThrow();
-  const rows = await db
-    .selectFrom("vms")
-    .innerJoin("images", "images.tag", "vms.image")
-    .leftJoin("hostnames", "hostnames.vm_id", "vms.id")
-    .select([
-      "vms.id",
-      "vms.name",
-      "vms.owner",
-      "vms.memory_mib",
-      "vms.cpus",
-      "vms.mac",
-      "vms.ssh_keys",
-      "vms.state",
-      "hostnames.extra",
-      "images.tag",
-      "images.disk",
-      "images.kernel",
-      "images.initrd",
-      "images.cmdline",
-    ])
-    .where("vms.host", "=", host)
-    // Every VM that holds a slot here: a failed one too, so that its node keeps its files until terminated.
-    .where("vms.state", "in", HOLDING_STATES)
-    .orderBy("vms.created_at")
-    .execute();
+/** What should be on the host now: every VM placed there that holds a slot, with what to make of it. */
+export async function desiredFor(db: DbOrTx, host: string): Promise<SyncResponse> {
+  const version = await desiredVersion(db, host);
   const vms: VmSpec[] = [];
-  for (const r of rows) {
+  for (const r of await placedVms(db, host)) {
     const desired = desiredOf(r.state as VmState);
     if (desired === undefined) continue;
     vms.push({
@@ -126,5 +115,5 @@ export async function desiredFor(db: Db, host: string): Promise<SyncResponse> {
       desired,
     });
   }
-  return { version: hostRow.desired_version, vms };
+  return { version, vms };
 }

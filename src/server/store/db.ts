@@ -1,12 +1,14 @@
 // Opens the store: SQLite (WAL) through Kysely, migrated to the latest schema before use.
 
 import SQLite from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, SqliteDialect, sql, type Transaction } from "kysely";
 import { Migrator } from "kysely/migration";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
 
 export type Db = Kysely<Database>;
+/** What the store's functions take: the database itself, or a transaction of it. */
+export type DbOrTx = Kysely<Database> | Transaction<Database>;
 
 export async function openSqliteStore(file: string): Promise<Db> {
   const sqlite = new SQLite(file);
@@ -18,6 +20,16 @@ export async function openSqliteStore(file: string): Promise<Db> {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   await migrateToLatest(db);
   return db;
+}
+
+/** Whether the store answers at all (readiness). */
+export async function pingStore(db: Db): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function migrateToLatest(db: Db): Promise<void> {

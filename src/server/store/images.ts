@@ -1,19 +1,55 @@
-// The image catalog as a user sees it: the public images and their own saved ones.
+// The image catalog in the store: rows as catalog entries, and what a user may see and deploy.
 
-import type { ImageRow } from "./schema.js";
-import type { DbOrTx } from "./vms.js";
+import type { ImageEntry } from "../../core/image.js";
+import type { DbOrTx } from "./db.js";
+import type { ImageRow, ImageTable } from "./schema.js";
 
-function selectVisible(db: DbOrTx, user: string) {
+export function toImageEntry(row: ImageRow): ImageEntry {
+  return {
+    tag: row.tag,
+    name: row.name,
+    boot: row.boot,
+    disk: row.disk,
+    kernel: row.kernel,
+    initrd: row.initrd,
+    cmdline: row.cmdline,
+    minMemoryMiB: row.min_memory_mib,
+    defaultMemoryMiB: row.default_memory_mib,
+    maxMemoryMiB: row.max_memory_mib,
+    maxCpus: row.max_cpus,
+  };
+}
+
+/** The columns of an entry (all but the tag, the owner and removal). */
+export function imageColumns(image: ImageEntry): Omit<ImageTable, "tag" | "owner" | "removed_at"> {
+  return {
+    name: image.name,
+    boot: image.boot,
+    disk: image.disk,
+    kernel: image.kernel,
+    initrd: image.initrd,
+    cmdline: image.cmdline,
+    min_memory_mib: image.minMemoryMiB,
+    default_memory_mib: image.defaultMemoryMiB,
+    max_memory_mib: image.maxMemoryMiB,
+    max_cpus: image.maxCpus,
+  };
+}
+
+/** The images `user` may deploy: the catalog's public ones and their own, none that was removed. */
+function selectDeployable(db: DbOrTx, user: string) {
   return db
     .selectFrom("images")
     .selectAll()
+    .where("removed_at", "is", null)
     .where((eb) => eb.or([eb("owner", "is", null), eb("owner", "=", user)]));
 }
 
-export async function visibleImages(db: DbOrTx, user: string): Promise<ImageRow[]> {
-  return selectVisible(db, user).orderBy("tag").execute();
+export async function deployableImages(db: DbOrTx, user: string): Promise<ImageEntry[]> {
+  return (await selectDeployable(db, user).orderBy("tag").execute()).map(toImageEntry);
 }
 
-export async function findImage(db: DbOrTx, tag: string, user: string): Promise<ImageRow | undefined> {
-  return selectVisible(db, user).where("tag", "=", tag).executeTakeFirst();
+export async function findDeployableImage(db: DbOrTx, tag: string, user: string): Promise<ImageEntry | undefined> {
+  const row = await selectDeployable(db, user).where("tag", "=", tag).executeTakeFirst();
+  return row && toImageEntry(row);
 }

@@ -1,6 +1,6 @@
 // Migrations, frozen in time: they use Kysely<any> and never import app types.
 
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Migration, MigrationProvider } from "kysely/migration";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -89,6 +89,24 @@ const migrations: Record<string, Migration> = {
         .addColumn("target", "text")
         .addColumn("address", "text")
         .execute();
+    },
+  },
+  // The config file is the truth: what server.toml stops naming is marked removed rather than kept as if
+  // listed; admins from the file are told apart from those promoted in the store. Node facts and an
+  // admin-only diagnostic beside the owner's error.
+  "2026-12-01T00-config-truth": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("hosts").addColumn("removed_at", "text").execute();
+      await db.schema.alterTable("hosts").addColumn("node_memory_mib", "integer").execute();
+      await db.schema.alterTable("hosts").addColumn("node_cpus", "integer").execute();
+      await db.schema.alterTable("images").addColumn("removed_at", "text").execute();
+      await db.schema.alterTable("hostnames").addColumn("removed_at", "text").execute();
+      await db.schema.alterTable("users").addColumn("config_admin", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      // Until now the start-up sync and `token create --admin` both wrote `admin`: count them as the
+      // file's, so that the next start keeps exactly the admins server.toml lists.
+      await db.updateTable("users").set({ config_admin: sql`admin`, admin: 0 }).execute();
+      await db.schema.alterTable("vms").addColumn("error_detail", "text").execute();
+      await db.schema.alterTable("audit").addColumn("detail", "text").execute();
     },
   },
 };

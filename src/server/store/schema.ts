@@ -4,7 +4,10 @@ import type { Generated, Insertable, Selectable } from "kysely";
 
 export interface UserTable {
   name: string;
+  /** Promoted in the store (`vgrid token create --admin`): an admin until `vgrid user set NAME --no-admin`. */
   admin: number;
+  /** Listed in server.toml's `admins`: set at every start from the file, so it ends when the file drops them. */
+  config_admin: number;
   /** JSON array of OpenSSH public keys. */
   ssh_keys: string;
   /** Per-user VM limit; null means the server's default. */
@@ -36,6 +39,8 @@ export interface ImageTable {
   max_cpus: number;
   /** null for the catalog's public images. */
   owner: string | null;
+  /** When server.toml stopped naming it: it can no longer be deployed; the VMs made from it keep it. */
+  removed_at: string | null;
 }
 
 export interface HostTable {
@@ -43,13 +48,18 @@ export interface HostTable {
   max_vms: number;
   memory_mib: number;
   cpus: number;
-  /** sha256 of the node's token, hex. */
+  /** sha256 of the node's token, hex; empty once the host is removed, so that no token matches. */
   token_hash: string;
   /** Bumped in the same transaction as any change of what should run on the host. */
   desired_version: number;
   last_seen_at: string | null;
   /** The address clients use to reach the node's forwarded ssh ports. */
   ssh_host: string | null;
+  /** What the node last said its machine has (memory and cpus), or null before its first sync. */
+  node_memory_mib: number | null;
+  node_cpus: number | null;
+  /** When server.toml stopped naming it: its node is refused and it takes no VM; its VMs stay listed. */
+  removed_at: string | null;
 }
 
 export interface HostnameTable {
@@ -59,6 +69,8 @@ export interface HostnameTable {
   mac: string;
   /** The VM holding this name, or null when free. */
   vm_id: string | null;
+  /** When server.toml stopped naming it: never handed out again, deleted once its VM lets it go. */
+  removed_at: string | null;
 }
 
 export interface VmTable {
@@ -77,7 +89,10 @@ export interface VmTable {
   ssh_port: number | null;
   ip: string | null;
   mac: string;
+  /** Why the VM failed, for its owner. */
   error: string | null;
+  /** What the node saw, for admins only. */
+  error_detail: string | null;
   /** JSON array of the keys given to the VM at deploy time. */
   ssh_keys: string;
   updated_at: string;
@@ -90,6 +105,7 @@ export interface AuditTable {
   action: string;
   target: string | null;
   address: string | null;
+  detail: string | null;
 }
 
 export interface Database {
@@ -107,3 +123,4 @@ export type ImageRow = Selectable<ImageTable>;
 export type HostRow = Selectable<HostTable>;
 export type VmRow = Selectable<VmTable>;
 export type NewVm = Insertable<VmTable>;
+export type NewAudit = Insertable<AuditTable>;

@@ -1,31 +1,38 @@
 // Users and their API tokens. Tokens are random secrets shown once and stored as sha256 hashes.
 
 import { randomBytes, randomUUID } from "node:crypto";
-import { hashSecret } from "./catalog.js";
-import type { Db } from "./db.js";
+import type { Token } from "../../core/api.js";
+import type { DbOrTx } from "./db.js";
 import type { UserRow } from "./schema.js";
+import { hashSecret } from "./secrets.js";
 
 export interface User {
   name: string;
+  /** Listed in server.toml's admins, or promoted in the store. */
   admin: boolean;
   sshKeys: string[];
   maxVms: number | null;
 }
 
-export function toUser(row: UserRow): User {
-  return { name: row.name, admin: row.admin === 1, sshKeys: JSON.parse(row.ssh_keys) as string[], maxVms: row.max_vms };
+export function toUser(row: Pick<UserRow, "name" | "admin" | "config_admin" | "ssh_keys" | "max_vms">): User {
+  return {
+    name: row.name,
+    admin: row.admin === 1 || row.config_admin === 1,
+    sshKeys: JSON.parse(row.ssh_keys) as string[],
+    maxVms: row.max_vms,
+  };
 }
 
-export async function findUser(db: Db, name: string): Promise<User | undefined> {
+export async function findUser(db: DbOrTx, name: string): Promise<User | undefined> {
   const row = await db.selectFrom("users").selectAll().where("name", "=", name).executeTakeFirst();
   return row && toUser(row);
 }
 
 /** Creates the user if needed; `admin` true also promotes an existing user (never demotes). */
-export async function ensureUser(db: Db, name: string, admin: boolean, now: string): Promise<User> {
+export async function ensureUser(db: DbOrTx, name: string, admin: boolean, now: string): Promise<User> {
   await db
     .insertInto("users")
-    .values({ name, admin: admin ? 1 : 0, ssh_keys: "[]", max_vms: null, created_at: now })
+    .values({ name, admin: admin ? 1 : 0, config_admin: 0, ssh_keys: "[]", max_vms: null, created_at: now })
     .onConflict((oc) => (admin ? oc.column("name").doUpdateSet({ admin: 1 }) : oc.column("name").doNothing()))
     .execute();
   const user = await findUser(db, name);
@@ -33,20 +40,34 @@ export async function ensureUser(db: Db, name: string, admin: boolean, now: stri
   return user;
 }
 
-export async function saveSshKeys(db: Db, name: string, keys: string[]): Promise<void> {
+/** Sets or clears the store's own promotion of the user; false if there is no such user. */
+export async function setStoreAdmin(db: DbOrTx, name: string, admin: boolean): Promise<boolean> {
+  const result = await db.updateTable("users").set({ admin: admin ? 1 : 0 }).where("name", "=", name).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Makes exactly `names` the admins server.toml lists, creating those not yet in the store. */
+export async function setConfigAdmins(db: DbOrTx, names: readonly string[], now: string): Promise<void> {
+  await db.updateTable("users").set({ config_admin: 0 }).where("config_admin", "=", 1).execute();
+  for (const name of names) {
+    await db
+      .insertInto("users")
+      .values({ name, admin: 0, config_admin: 1, ssh_keys: "[]", max_vms: null, created_at: now })
+      .onConflict((oc) => oc.column("name").doUpdateSet({ config_admin: 1 }))
+      .execute();
+  }
+}
+
+export async function saveSshKeys(db: DbOrTx, name: string, keys: string[]): Promise<void> {
   await db.updateTable("users").set({ ssh_keys: JSON.stringify(keys) }).where("name", "=", name).execute();
 }
 
-export interface IssuedToken {
-  id: string;
-  name: string;
+export interface IssuedToken extends Token {
   secret: string;
-  createdAt: string;
-  expiresAt: string | null;
 }
 
 export async function issueToken(
-  db: Db,
+  db: DbOrTx,
   userName: string,
   tokenName: string,
   now: string,
@@ -62,28 +83,28 @@ export async function issueToken(
 }
 
 /** The user a bearer secret belongs to, unless it is unknown or expired. */
-export async function userForToken(db: Db, secret: string, now: string): Promise<User | undefined> {
+export async function userForToken(db: DbOrTx, secret: string, now: string): Promise<User | undefined> {
   const row = await db
     .selectFrom("tokens")
     .innerJoin("users", "users.name", "tokens.user_name")
-    .selectAll("users")
-    .select("tokens.expires_at")
+    .select(["users.name", "users.admin", "users.config_admin", "users.ssh_keys", "users.max_vms", "tokens.expires_at"])
     .where("tokens.hash", "=", hashSecret(secret))
     .executeTakeFirst();
   if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
   return toUser(row);
 }
 
-export async function listTokens(db: Db, userName: string) {
-  return db
+export async function listTokens(db: DbOrTx, userName: string): Promise<Token[]> {
+  const rows = await db
     .selectFrom("tokens")
     .select(["id", "name", "created_at", "expires_at"])
     .where("user_name", "=", userName)
     .orderBy("created_at")
     .execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, expiresAt: r.expires_at }));
 }
 
-export async function revokeToken(db: Db, userName: string, id: string): Promise<boolean> {
+export async function revokeToken(db: DbOrTx, userName: string, id: string): Promise<boolean> {
   const result = await db.deleteFrom("tokens").where("id", "=", id).where("user_name", "=", userName).executeTakeFirst();
   return result.numDeletedRows > 0n;
 }

@@ -1,17 +1,16 @@
-// VM rows: reading them as the API's vm object, and the queries the routes and the node protocol share.
+// VM rows: read as the API's vm object, written by the VM service and the node protocol.
 
-import { isSafeSshHost } from "../../core/protocol.js";
+import type { Updateable } from "kysely";
 import type { Vm } from "../../core/api.js";
-import type { VmState } from "../../core/vm-state.js";
-import type { Db } from "./db.js";
-import type { VmRow } from "./schema.js";
-
-export type DbOrTx = Pick<Db, "selectFrom" | "updateTable" | "insertInto" | "deleteFrom">;
+import { isSafeSshHost } from "../../core/protocol.js";
+import { HOLDING_STATES, type VmState } from "../../core/vm-state.js";
+import type { DbOrTx } from "./db.js";
+import type { NewVm, VmRow, VmTable } from "./schema.js";
 
 /**
- * The vm object of API.md. `sshHost` is the address clients use to reach the VM's node; one that is
- * not a plain host name or IP literal (stored before nodes' requests were checked) is never shown,
- * since `vgrid ssh` hands it to ssh.
+ * The vm object of API.md, with `errorDetail` (for admins: the service drops it for others). `sshHost`
+ * is the address clients use to reach the VM's node; one that is not a plain host name or IP literal
+ * (stored before nodes' requests were checked) is never shown, since `vgrid ssh` hands it to ssh.
  */
 export function toVm(row: VmRow, sshHost: string | null): Vm {
   const reachable =
@@ -36,6 +35,7 @@ export function toVm(row: VmRow, sshHost: string | null): Vm {
     ip: row.ip,
     mac: row.mac,
     error: row.error,
+    errorDetail: row.error_detail,
   };
 }
 
@@ -59,4 +59,85 @@ export async function listVms(db: DbOrTx, filter: VmFilter): Promise<Vm[]> {
   q = filter.terminated ? q.where("vms.state", "=", "terminated") : q.where("vms.state", "!=", "terminated");
   const rows = await q.orderBy("vms.created_at").orderBy("vms.id").execute();
   return rows.map((r) => toVm(r, r.ssh_host));
+}
+
+export async function insertVm(db: DbOrTx, vm: NewVm): Promise<void> {
+  await db.insertInto("vms").values(vm).execute();
+}
+
+/** The VMs of `owner` that hold a slot: what counts against a quota. */
+export async function countHoldingVms(db: DbOrTx, owner: string): Promise<number> {
+  const { count } = await db
+    .selectFrom("vms")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("owner", "=", owner)
+    .where("state", "in", HOLDING_STATES)
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}
+
+/** Moves a VM from one of `from` to `to`; false if it was in none of them (someone else moved it first). */
+export async function moveVm(db: DbOrTx, id: string, from: readonly VmState[], to: VmState, at: Date): Promise<boolean> {
+  const result = await db
+    .updateTable("vms")
+    .set({ state: to, updated_at: at.toISOString() })
+    .where("id", "=", id)
+    .where("state", "in", from)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function setExpiry(db: DbOrTx, id: string, expiresAt: string | null, at: Date): Promise<void> {
+  await db.updateTable("vms").set({ expires_at: expiresAt, updated_at: at.toISOString() }).where("id", "=", id).execute();
+}
+
+/** What the node protocol compares a report with: the VMs of `ids` placed on `host`, and no other. */
+export async function vmsOnHost(db: DbOrTx, host: string, ids: readonly string[]) {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom("vms")
+    .select(["id", "state", "responding", "ssh_port", "ip", "error", "error_detail"])
+    .where("host", "=", host)
+    .where("id", "in", ids)
+    .execute();
+}
+
+export type ReportedVmRow = Awaited<ReturnType<typeof vmsOnHost>>[number];
+
+export async function updateVm(db: DbOrTx, id: string, change: Updateable<VmTable>): Promise<void> {
+  await db.updateTable("vms").set(change).where("id", "=", id).execute();
+}
+
+/** The VMs still placed on `host` that hold a slot there, with what their node needs to build them. */
+export async function placedVms(db: DbOrTx, host: string) {
+  return db
+    .selectFrom("vms")
+    .innerJoin("images", "images.tag", "vms.image")
+    .leftJoin("hostnames", "hostnames.vm_id", "vms.id")
+    .select([
+      "vms.id",
+      "vms.name",
+      "vms.owner",
+      "vms.memory_mib",
+      "vms.cpus",
+      "vms.mac",
+      "vms.ssh_keys",
+      "vms.state",
+      "hostnames.extra",
+      "images.tag",
+      "images.disk",
+      "images.kernel",
+      "images.initrd",
+      "images.cmdline",
+    ])
+    .where("vms.host", "=", host)
+    .where("vms.state", "in", HOLDING_STATES)
+    .orderBy("vms.created_at")
+    .execute();
+}
+
+/** VM counts by state, for the metrics. */
+export async function countVmsByState(db: DbOrTx): Promise<Array<{ state: string; count: number }>> {
+  const rows = await db.selectFrom("vms").select(["state", (eb) => eb.fn.countAll<number>().as("n")]).groupBy("state").execute();
+  return rows.map((r) => ({ state: r.state, count: Number(r.n) }));
 }

@@ -1,53 +1,39 @@
-// /api/v1/images (everyone) and /api/v1/hosts (admins).
+// /api/v1/images (everyone), /api/v1/hosts and /api/v1/hostnames (admins).
 
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
-import { ImageSchema } from "../../../core/api.js";
+import { HostSchema, HostnameSchema, ImageSchema, ListOf } from "../../../core/api.js";
+import { publicImage } from "../../../core/image.js";
 import type { ServerContext } from "../../context.js";
-import { hostLoads } from "../../scheduler/deploy.js";
-import { visibleImages } from "../../store/images.js";
+import { listHostnames } from "../../store/hostnames.js";
+import { listHosts } from "../../store/hosts.js";
+import { deployableImages } from "../../store/images.js";
+import { loadOptions } from "../../vms/service.js";
 import { requireAdmin, requireUser } from "../auth.js";
 import { responses } from "../schemas.js";
-
-const HostSchema = Type.Object({
-  name: Type.String(),
-  online: Type.Boolean(),
-  maxVms: Type.Integer(),
-  vms: Type.Integer(),
-  memoryMiB: Type.Integer(),
-  usedMemoryMiB: Type.Integer(),
-  cpus: Type.Integer(),
-  usedCpus: Type.Integer(),
-});
 
 export function catalogRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       "/images",
-      { schema: { tags: ["images"], summary: "Images you may deploy", response: responses({ 200: Type.Object({ items: Type.Array(ImageSchema) }) }) } },
-      async (request) => {
-        const user = requireUser(request);
-        const rows = await visibleImages(ctx.db, user.name);
-        return {
-          items: rows.map((r) => ({
-            tag: r.tag,
-            name: r.name,
-            boot: r.boot,
-            minMemoryMiB: r.min_memory_mib,
-            defaultMemoryMiB: r.default_memory_mib,
-            maxMemoryMiB: r.max_memory_mib,
-            maxCpus: r.max_cpus,
-          })),
-        };
-      },
+      { schema: { tags: ["images"], summary: "Images you may deploy", response: responses({ 200: ListOf(ImageSchema) }) } },
+      async (request) => ({ items: (await deployableImages(ctx.db, requireUser(request).name)).map(publicImage) }),
     );
 
     app.get(
       "/hosts",
-      { schema: { tags: ["hosts"], summary: "The host pool with capacity (admin)", response: responses({ 200: Type.Object({ items: Type.Array(HostSchema) }) }) } },
+      { schema: { tags: ["hosts"], summary: "The host pool with capacity (admin)", response: responses({ 200: ListOf(HostSchema) }) } },
       async (request) => {
         requireAdmin(request);
-        return { items: await hostLoads(ctx.db, ctx.config, ctx.now()) };
+        return { items: await listHosts(ctx.db, loadOptions(ctx, ctx.now())) };
+      },
+    );
+
+    app.get(
+      "/hostnames",
+      { schema: { tags: ["hosts"], summary: "The hostname pool and who holds each name (admin)", response: responses({ 200: ListOf(HostnameSchema) }) } },
+      async (request) => {
+        requireAdmin(request);
+        return { items: await listHostnames(ctx.db) };
       },
     );
   };

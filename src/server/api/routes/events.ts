@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { ServerResponse } from "node:http";
 import type { Vm } from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
+import { viewFor } from "../../vms/service.js";
 import { requireUser } from "../auth.js";
 
 /** Comment lines keep proxies from closing an idle stream. */
@@ -38,7 +39,7 @@ export function eventRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
         });
         out.write(": vgrid events\n\n");
         const send = (vm: Vm) => {
-          if (user.admin || vm.owner === user.name) out.write(`event: vm\ndata: ${JSON.stringify(vm)}\n\n`);
+          if (user.admin || vm.owner === user.name) out.write(`event: vm\ndata: ${JSON.stringify(viewFor(user, vm))}\n\n`);
         };
         const stop = ctx.hub.onVm(send);
         const keepalive = setInterval(() => out.write(": keepalive\n\n"), KEEPALIVE_MS);

@@ -1,0 +1,29 @@
+// The node protocol's long-poll: a sync that changed nothing and finds the node up to date waits until
+// what should run on its host changes (or the node's wait ends), then answers with the desired state.
+
+import type { SyncRequest, SyncResponse } from "../../core/protocol.js";
+import type { ServerContext } from "../context.js";
+import { markSeen } from "../store/hosts.js";
+import { applySync, authenticateNode, desiredFor } from "./sync.js";
+
+/**
+ * One sync of node `req.node` authenticated by `token`. `gone` aborts when the node hangs up (it gave
+ * up, or died): a node that is not there must not keep a listener waiting.
+ */
+export async function syncNode(ctx: ServerContext, req: SyncRequest, token: string | undefined, gone: AbortSignal): Promise<SyncResponse> {
+  await authenticateNode(ctx.db, req.node, token);
+  const changed = await applySync(ctx, req);
+  // Listen before reading: a change between the read and the wait would otherwise sleep until the
+  // wait ends (up to waitSeconds) instead of waking this node at once.
+  const watch = ctx.hub.watchHost(req.node);
+  try {
+    const desired = await desiredFor(ctx.db, req.node);
+    if (changed.length > 0 || desired.version !== req.version || req.waitSeconds === 0) return desired;
+    await watch.wait(req.waitSeconds * 1000, gone);
+    // The node was online all along: it was waiting on us.
+    await markSeen(ctx.db, req.node, ctx.now());
+    return await desiredFor(ctx.db, req.node);
+  } finally {
+    watch.cancel();
+  }
+}

@@ -1,0 +1,49 @@
+// The hostname pool: each name is held by at most one VM, taken in the deploy transaction and given back
+// only once the VM is terminated (its node has deleted everything of it).
+
+import type { Hostname } from "../../core/api.js";
+import type { DbOrTx } from "./db.js";
+
+export interface TakenHostname {
+  name: string;
+  mac: string;
+  extra: string;
+}
+
+/**
+ * Takes a free name of the pool for `vmId`, or undefined when none is free. The update is guarded by
+ * `vm_id is null` and its row count checked, so that two transactions that read the same free name
+ * (PostgreSQL under READ COMMITTED) can never both take it: the loser tries the next one.
+ */
+export async function takeFreeHostname(db: DbOrTx, vmId: string): Promise<TakenHostname | undefined> {
+  for (;;) {
+    const free = await db
+      .selectFrom("hostnames")
+      .select(["name", "mac", "extra"])
+      .where("vm_id", "is", null)
+      .where("removed_at", "is", null)
+      .orderBy("name")
+      .limit(1)
+      .executeTakeFirst();
+    if (!free) return undefined;
+    const taken = await db
+      .updateTable("hostnames")
+      .set({ vm_id: vmId })
+      .where("name", "=", free.name)
+      .where("vm_id", "is", null)
+      .executeTakeFirst();
+    if (taken.numUpdatedRows === 1n) return free;
+  }
+}
+
+/** Gives the VM's name back to the pool; a name server.toml no longer lists goes for good. */
+export async function releaseHostname(db: DbOrTx, vmId: string): Promise<void> {
+  await db.deleteFrom("hostnames").where("vm_id", "=", vmId).where("removed_at", "is not", null).execute();
+  await db.updateTable("hostnames").set({ vm_id: null }).where("vm_id", "=", vmId).execute();
+}
+
+/** The whole pool, in name order, as admins see it. */
+export async function listHostnames(db: DbOrTx): Promise<Hostname[]> {
+  const rows = await db.selectFrom("hostnames").select(["name", "mac", "extra", "vm_id"]).orderBy("name").execute();
+  return rows.map((r) => ({ name: r.name, mac: r.mac, extra: r.extra, vmId: r.vm_id }));
+}

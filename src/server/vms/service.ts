@@ -1,0 +1,194 @@
+// The VM service: every change to a VM (deploy, terminate, extend, and later the policies' and admins'
+// actions) goes through here. Each one runs in ONE transaction with its audit row; only once it has
+// committed are the host's node woken and the change published to event streams.
+
+import { randomUUID } from "node:crypto";
+import type { DeployRequest, Vm, VmListQuery } from "../../core/api.js";
+import { Conflict, Invalid, NotFound, Unavailable } from "../../core/errors.js";
+import { isVmId } from "../../core/names.js";
+import { parseSshPublicKeys } from "../../core/ssh-keys.js";
+import { canExtend, canMove, HOLDING_STATES, isFinal } from "../../core/vm-state.js";
+import type { ServerContext } from "../context.js";
+import { couldEverFit, placeVm } from "../scheduler/placement.js";
+import { insertAudit } from "../store/audit.js";
+import type { DbOrTx } from "../store/db.js";
+import { takeFreeHostname } from "../store/hostnames.js";
+import { bumpDesiredVersion, hostLoads } from "../store/hosts.js";
+import { deployableImages, findDeployableImage } from "../store/images.js";
+import type { User } from "../store/users.js";
+import { countHoldingVms, findVm, insertVm, listVms, moveVm, setExpiry } from "../store/vms.js";
+
+/** Who asks, and from where (for the audit log). */
+export interface Actor {
+  user: User;
+  address: string | null;
+}
+
+/** The vm object as `user` may see it: what the node saw (`errorDetail`) is for admins only. */
+export function viewFor(user: User, vm: Vm): Vm {
+  if (user.admin) return vm;
+  const { errorDetail: _hidden, ...rest } = vm;
+  return rest;
+}
+
+/** The VM if the user may see it: another user's VM is a 404 for a non-admin, like a missing one. */
+export async function showVm(ctx: ServerContext, user: User, id: string): Promise<Vm> {
+  return viewFor(user, await visibleVm(ctx.db, user, id));
+}
+
+/** The caller's VMs; an admin's `all=true`: everyone's. Terminated ones only with `state=terminated`. */
+export async function listVisibleVms(ctx: ServerContext, user: User, query: VmListQuery): Promise<Vm[]> {
+  const all = query.all === "true" && user.admin;
+  const vms = await listVms(ctx.db, { ...(all ? {} : { owner: user.name }), terminated: query.state === "terminated" });
+  return vms.map((vm) => viewFor(user, vm));
+}
+
+/** Validates the request, then places the VM, takes a hostname and stores it as pending, all at once. */
+export async function deployVm(ctx: ServerContext, actor: Actor, request: DeployRequest): Promise<Vm> {
+  const { user } = actor;
+  const image = await findDeployableImage(ctx.db, request.image, user.name);
+  if (!image) {
+    const known = (await deployableImages(ctx.db, user.name)).map((i) => i.tag);
+    throw new Invalid("image", `image '${request.image}' is not in the catalog; known images: ${known.join(", ") || "none"}`);
+  }
+  const memoryMiB = request.memoryMiB ?? image.defaultMemoryMiB;
+  if (memoryMiB < image.minMemoryMiB || memoryMiB > image.maxMemoryMiB) {
+    throw new Invalid(
+      "memoryMiB",
+      `memoryMiB ${memoryMiB} is outside what image '${image.tag}' allows: ${image.minMemoryMiB} to ${image.maxMemoryMiB}`,
+    );
+  }
+  const cpus = request.cpus ?? 1;
+  if (cpus > image.maxCpus) {
+    throw new Invalid("cpus", `cpus ${cpus} is more than image '${image.tag}' allows: at most ${image.maxCpus}`);
+  }
+  const { expiry } = ctx.config;
+  const hours = request.hours ?? expiry.defaultHours;
+  if (hours > expiry.maxHours) {
+    throw new Invalid("hours", `hours ${hours} is more than the policy allows: at most ${expiry.maxHours}`);
+  }
+  const sshKeys = request.sshKeys === undefined ? user.sshKeys : parseSshPublicKeys(request.sshKeys);
+  if (sshKeys.length === 0) {
+    throw new Invalid(
+      "sshKeys",
+      "you have no ssh key, so nobody could log in to the VM: add one with PUT /api/v1/me/ssh-keys or pass sshKeys",
+    );
+  }
+  const size = { memoryMiB, cpus };
+  const id = randomUUID();
+
+  return change(ctx, actor, "vm.deploy", async (tx, now) => {
+    const hosts = await hostLoads(tx, loadOptions(ctx, now));
+    if (!couldEverFit(hosts, size)) {
+      throw new Invalid("memoryMiB", `no host of the pool could ever fit ${memoryMiB} MiB and ${cpus} cpus`);
+    }
+    if (!hosts.some((h) => h.online)) {
+      throw new Unavailable("no node is online to run the VM; start a node (vgrid node) or wait for it to connect");
+    }
+    await checkQuota(tx, ctx, user);
+    const host = placeVm(hosts, size);
+    if (!host) {
+      throw new Conflict("no-capacity", `no online host has room for ${memoryMiB} MiB and ${cpus} cpus now; try again once a VM is terminated`);
+    }
+    const hostname = await takeFreeHostname(tx, id);
+    if (!hostname) {
+      throw new Conflict("pool-exhausted", "every hostname of the pool is in use; try again once a VM is terminated");
+    }
+    const at = now.toISOString();
+    await insertVm(tx, {
+      id,
+      name: hostname.name,
+      owner: user.name,
+      image: image.tag,
+      host: host.name,
+      state: "pending",
+      responding: 0,
+      last_seen_at: null,
+      memory_mib: memoryMiB,
+      cpus,
+      created_at: at,
+      expires_at: new Date(now.getTime() + hours * 3600_000).toISOString(),
+      ssh_port: null,
+      ip: null,
+      mac: hostname.mac,
+      error: null,
+      error_detail: null,
+      ssh_keys: JSON.stringify(sshKeys),
+      updated_at: at,
+    });
+    await bumpDesiredVersion(tx, host.name);
+    return { vmId: id, host: host.name };
+  });
+}
+
+/** Marks the VM terminating; the hostname is released only once its node confirms. Idempotent. */
+export async function terminateVm(ctx: ServerContext, actor: Actor, id: string): Promise<Vm> {
+  const vm = await visibleVm(ctx.db, actor.user, id);
+  if (isFinal(vm.state)) throw new Conflict("wrong-state", `VM ${vm.name} is already ${vm.state}`);
+  if (!canMove(vm.state, "terminating")) return viewFor(actor.user, vm);
+  return change(ctx, actor, "vm.terminate", async (tx, now) => {
+    // Guarded by the states it may leave: a VM its node just confirmed gone is not brought back.
+    const from = HOLDING_STATES.filter((s) => canMove(s, "terminating"));
+    if (await moveVm(tx, vm.id, from, "terminating", now)) await bumpDesiredVersion(tx, vm.host);
+    return { vmId: vm.id, host: vm.host };
+  });
+}
+
+/** Moves the VM's expiry to `hours` from now, within the policy's maximum. */
+export async function extendVm(ctx: ServerContext, actor: Actor, id: string, hours: number): Promise<Vm> {
+  const vm = await visibleVm(ctx.db, actor.user, id);
+  if (!canExtend(vm.state)) {
+    throw new Conflict("wrong-state", `VM ${vm.name} is ${vm.state}; only a live VM can be extended`);
+  }
+  const { maxHours } = ctx.config.expiry;
+  if (hours > maxHours) {
+    throw new Invalid("hours", `hours ${hours} is more than the policy allows: at most ${maxHours} from now`);
+  }
+  return change(ctx, actor, "vm.extend", async (tx, now) => {
+    await setExpiry(tx, vm.id, new Date(now.getTime() + hours * 3600_000).toISOString(), now);
+    return { vmId: vm.id };
+  });
+}
+
+/**
+ * Runs `work` and the audit row of `action` in one transaction; after the commit, wakes the node of
+ * the host `work` names (what should run there changed) and publishes the VM as it now is.
+ */
+async function change(
+  ctx: ServerContext,
+  actor: Actor,
+  action: string,
+  work: (tx: DbOrTx, now: Date) => Promise<{ vmId: string; host?: string }>,
+): Promise<Vm> {
+  const now = ctx.now();
+  const done = await ctx.db.transaction().execute(async (tx) => {
+    const result = await work(tx, now);
+    await insertAudit(tx, { at: now, actor: actor.user.name, action, target: result.vmId, address: actor.address });
+    return result;
+  });
+  if (done.host !== undefined) ctx.hub.notifyHost(done.host);
+  const vm = await findVm(ctx.db, done.vmId);
+  if (!vm) throw new Error(`VM ${done.vmId} vanished right after ${action} committed`);
+  ctx.hub.publishVm(vm);
+  ctx.log.info({ vm: vm.id, action, actor: actor.user.name, state: vm.state, host: vm.host }, action);
+  return viewFor(actor.user, vm);
+}
+
+async function visibleVm(db: DbOrTx, user: User, id: string): Promise<Vm> {
+  const vm = isVmId(id) ? await findVm(db, id) : undefined;
+  if (!vm || (!user.admin && vm.owner !== user.name)) throw new NotFound(`no VM with id '${id}' is yours`);
+  return vm;
+}
+
+async function checkQuota(tx: DbOrTx, ctx: ServerContext, user: User): Promise<void> {
+  const max = user.maxVms ?? ctx.config.quota.maxVmsPerUser;
+  if (max === null) return;
+  const count = await countHoldingVms(tx, user.name);
+  if (count >= max) {
+    throw new Conflict("quota-exceeded", `you have ${count} VMs, your quota is ${max}; terminate one first`);
+  }
+}
+
+export function loadOptions(ctx: ServerContext, now: Date) {
+  return { now, offlineAfterSeconds: ctx.config.nodeOfflineAfterSeconds, overcommit: ctx.config.overcommit };
+}
