@@ -36,6 +36,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "print a new API token for NAME (on the server machine)",
     load: () => import("./commands/token.js"),
   },
+  "user set": {
+    usage: "vgrid user set NAME --admin|--no-admin [--data DIR | --config FILE]",
+    summary: "promote a user to admin in the server's store, or end that (on the server machine)",
+    load: () => import("./commands/user.js"),
+  },
   deploy: {
     usage: "vgrid deploy IMAGE [--memory MiB] [--cpus N] [--hours H] [--wait [--timeout S]] [--json]",
     summary: "start a VM",

@@ -67,6 +67,9 @@ const rows: Row[] = [
   { why: "an unknown token", method: "GET", url: "/api/v1/vms", token: () => "vgt_forged", status: 401, slug: "unauthorized", words: ["unknown"] },
   { why: "hosts as a user", method: "GET", url: "/api/v1/hosts", status: 403, slug: "forbidden", words: ["administrators"] },
   { why: "an unknown route", method: "GET", url: "/api/v1/nothing-here", status: 404, slug: "not-found", words: ["/api/v1/nothing-here", "/api/docs"] },
+  { why: "a path part longer than any id", method: "GET", url: `/api/v1/vms/${"a".repeat(5000)}`, status: 414, slug: "uri-too-long", words: ["longer than any id"] },
+  { why: "a malformed %-escape in the path", method: "GET", url: "/api/v1/vms/%E0%A4%A", status: 400, slug: "invalid", words: ["not a valid URL"] },
+  { why: "a problem type that is an object's property", method: "GET", url: "/problems/constructor", status: 404, slug: "not-found", words: ["no problem type 'constructor'"] },
   { why: "a node sync with a user's token", method: "POST", url: "/api/v1/nodes/sync", body: { node: "h1", version: 0, waitSeconds: 0, sshHost: "x", facts: { memoryMiB: 1, cpus: 1 }, reports: [] }, status: 403, slug: "forbidden", words: ["'h1'"] },
 ];
 

@@ -3,7 +3,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { ServerContext } from "../context.js";
 import { authenticate } from "./auth.js";
 import { problem, sendProblem, toProblem } from "./problems.js";
@@ -40,7 +40,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
     bodyLimit: 256 * 1024,
     // The request id follows a request through the log; the log holds events, not every request.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Errors the framework meets before any route (a malformed URL, an over-long path) are problems too.
     frameworkErrors: (error, request, reply) => void sendProblem(reply, toProblem(error, request)),
   }).withTypeProvider<TypeBoxTypeProvider>();
