@@ -1,10 +1,13 @@
 // The vgrid command's dispatcher: finds the command module for argv, runs it, and maps its outcome to an exit status.
 
 import { UsageError, oneLine } from "./errors.js";
+import type { CliIo } from "./output.js";
+
+export type { CliIo };
 
 export interface CommandModule {
-  /** Runs the command with the words after its name; resolves to the exit status. */
-  run(argv: string[]): Promise<number>;
+  /** Runs the command with the words after its name, printing on `io`; resolves to the exit status. */
+  run(argv: string[], io: CliIo): Promise<number>;
 }
 
 interface Command {
@@ -88,13 +91,6 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   },
 };
 
-export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-  /** VGRID_DEBUG=1: print the stack of an unexpected error instead of one line. */
-  debug: boolean;
-}
-
 const HINT = "run `vgrid --help` for the commands";
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -124,7 +120,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   try {
     const module = await command.load();
-    return await module.run(rest);
+    return await module.run(rest, io);
   } catch (err) {
     if (err instanceof UsageError) return usageError(io, err.message, command.usage);
     if (io.debug && err instanceof Error && err.stack) io.err(err.stack);

@@ -1,23 +1,9 @@
 // A small typed client for the vgrid REST API (/api/v1): the CLI talks to the server like any other user.
 
-import type { Image, Vm } from "../core/api.js";
+import type { DeployRequest, Image, Me, SshKeys, Vm } from "../core/api.js";
 import { oneLine } from "./errors.js";
 
-export type { Image, Vm };
-
-export interface Me {
-  username: string;
-  admin: boolean;
-  quota: { maxVms: number | null; used: number };
-  sshKeys: string[];
-}
-
-export interface CreateVmRequest {
-  image: string;
-  memoryMiB?: number;
-  cpus?: number;
-  hours?: number;
-}
+export type { DeployRequest, Image, Me, Vm };
 
 export const DEFAULT_URL = "http://127.0.0.1:8080";
 
@@ -83,7 +69,11 @@ export class ApiClient {
     return (await this.request<{ items: Image[] }>("GET", "/images")).items;
   }
 
-  createVm(request: CreateVmRequest): Promise<Vm> {
+  async setSshKeys(keys: string[]): Promise<string[]> {
+    return (await this.request<SshKeys>("PUT", "/me/ssh-keys", { keys })).keys;
+  }
+
+  createVm(request: DeployRequest): Promise<Vm> {
     return this.request<Vm>("POST", "/vms", request);
   }
 

@@ -2,16 +2,32 @@
 
 import type { Vm } from "../core/api.js";
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** What a command prints on, given by the dispatcher: stdout for results, stderr for notices. */
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** VGRID_DEBUG=1: print the stack of an unexpected error instead of one line. */
+  debug: boolean;
 }
 
-export function printLine(line = ""): void {
-  process.stdout.write(`${line}\n`);
+/** Machine-readable output, for --json. */
+export function json(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+// C0 and C1 controls but tab and newline: a value a node or another user sent must never reach the
+// terminal as an escape sequence.
+// eslint-disable-next-line no-control-regex
+const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Text from the server made safe to print: control characters shown as \uXXXX, never sent raw. */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Left-aligned columns two spaces apart; the last column is not padded, so lines carry no trailing blanks. */
 export function formatTable(header: string[], rows: string[][]): string {
+  rows = rows.map((r) => r.map((cell) => terminalSafe(cell).replace(/[\t\n]/g, " ")));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells

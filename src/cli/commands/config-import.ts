@@ -7,8 +7,9 @@ import { parseLegacyIni, type IniFile } from "../../core/legacy-ini.js";
 import { parseCommand } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
 import { importLegacyConfig } from "../legacy-import.js";
+import type { CliIo } from "../output.js";
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(argv, {
     common: { type: "string" },
     server: { type: "string" },
@@ -34,8 +35,9 @@ export async function run(argv: string[]): Promise<number> {
   // Both files are checked before either is written, so a refusal leaves DIR as it was.
   await writeNew(serverFile, imported.serverToml, [serverFile, nodeFile]);
   await writeNew(nodeFile, imported.nodeToml, [nodeFile]);
-  for (const warning of imported.warnings) process.stderr.write(`vgrid: warning: ${warning}\n`);
-  process.stdout.write(`${serverFile}\n${nodeFile}\n`);
+  for (const warning of imported.warnings) io.err(`vgrid: warning: ${warning}`);
+  io.out(serverFile);
+  io.out(nodeFile);
   return 0;
 }
 

@@ -1,15 +1,15 @@
 // `vgrid deploy IMAGE`: asks the server for a VM and, with --wait, follows it until its ssh answers.
 
 import { positiveInteger, positiveNumber, parseCommand } from "../args.js";
-import { ApiClient, type CreateVmRequest } from "../client.js";
+import { ApiClient, type DeployRequest } from "../client.js";
 import { UsageError } from "../errors.js";
-import { printJson, printLine, sshCommandLine, vmLabel } from "../output.js";
+import { json, sshCommandLine, vmLabel, type CliIo } from "../output.js";
 import { waitUntilReady } from "../wait.js";
 
 const DEFAULT_TIMEOUT_S = 600;
 
 export interface DeployArgs {
-  request: CreateVmRequest;
+  request: DeployRequest;
   wait: boolean;
   timeoutS: number;
   json: boolean;
@@ -30,7 +30,7 @@ export function parseDeployArgs(argv: string[]): DeployArgs {
   );
   if (values.timeout !== undefined && !values.wait) throw new UsageError("--timeout only applies with --wait");
   // Only the flags given go to the server, so that its defaults (per image) apply to the others.
-  const request: CreateVmRequest = { image: positionals[0] ?? "" };
+  const request: DeployRequest = { image: positionals[0] ?? "" };
   const memoryMiB = positiveInteger("--memory", values.memory, "MiB");
   const cpus = positiveInteger("--cpus", values.cpus, "cpus");
   const hours = positiveNumber("--hours", values.hours, "hours");
@@ -45,27 +45,27 @@ export function parseDeployArgs(argv: string[]): DeployArgs {
   };
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const args = parseDeployArgs(argv);
   const client = ApiClient.fromEnv();
   let vm = await client.createVm(args.request);
   if (args.wait) {
     vm = await waitUntilReady(client, vm, {
       timeoutMs: args.timeoutS * 1000,
-      log: (line) => process.stderr.write(`${line}\n`),
+      log: (line) => io.err(line),
     });
   }
   if (args.json) {
-    printJson(vm);
+    io.out(json(vm));
     return 0;
   }
-  printLine(`deployed ${vmLabel(vm)}: image ${vm.image} on ${vm.host}, ${vm.state}`);
-  printLine(`id: ${vm.id}`);
+  io.out(`deployed ${vmLabel(vm)}: image ${vm.image} on ${vm.host}, ${vm.state}`);
+  io.out(`id: ${vm.id}`);
   const plain = sshCommandLine(vm);
   if (args.wait && plain) {
-    printLine(`connect: vgrid ssh ${vm.id}   (or: ${plain})`);
+    io.out(`connect: vgrid ssh ${vm.id}   (or: ${plain})`);
   } else {
-    printLine(`follow it with \`vgrid show ${vm.id}\`; once it is running, connect with \`vgrid ssh ${vm.id}\``);
+    io.out(`follow it with \`vgrid show ${vm.id}\`; once it is running, connect with \`vgrid ssh ${vm.id}\``);
   }
   return 0;
 }

@@ -3,7 +3,7 @@
 import { parseCommand, positiveNumber } from "../args.js";
 import { ApiClient } from "../client.js";
 import { UsageError } from "../errors.js";
-import { formatExpiry, printJson, printLine, vmLabel } from "../output.js";
+import { formatExpiry, json, vmLabel, type CliIo } from "../output.js";
 
 export function parseExtendArgs(argv: string[]): { id: string; hours: number; json: boolean } {
   const { values, positionals } = parseCommand(argv, { hours: { type: "string" }, json: { type: "boolean" } }, ["ID"]);
@@ -12,11 +12,11 @@ export function parseExtendArgs(argv: string[]): { id: string; hours: number; js
   return { id: positionals[0] ?? "", hours, json: values.json ?? false };
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const args = parseExtendArgs(argv);
   const vm = await ApiClient.fromEnv().extendVm(args.id, args.hours);
-  if (args.json) printJson(vm);
-  else if (vm.expiresAt === null) printLine(`${vmLabel(vm)} never expires`);
-  else printLine(`${vmLabel(vm)} now expires at ${vm.expiresAt} (${formatExpiry(vm.expiresAt, new Date())})`);
+  if (args.json) io.out(json(vm));
+  else if (vm.expiresAt === null) io.out(`${vmLabel(vm)} never expires`);
+  else io.out(`${vmLabel(vm)} now expires at ${vm.expiresAt} (${formatExpiry(vm.expiresAt, new Date())})`);
   return 0;
 }

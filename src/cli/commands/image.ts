@@ -3,13 +3,13 @@
 import path from "node:path";
 import { parseCommand } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
-import { printLine } from "../output.js";
+import type { CliIo } from "../output.js";
 import { repoRoot } from "../../core/repo.js";
 
 const RECIPES = ["tiny", "debian"] as const;
 
 /** Receives what follows `vgrid image build`. */
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand(argv, { out: { type: "string" } }, ["RECIPE"]);
   const recipe = positionals[0] ?? "";
   if (!(RECIPES as readonly string[]).includes(recipe)) {
@@ -22,7 +22,7 @@ export async function run(argv: string[]): Promise<number> {
   // Downloaded packages are kept in the checkout, so that a rebuild works offline and fast.
   const cacheDir = path.join(repoRoot(), ".cache", "debs");
   const { buildTinyImage } = await import("../../images/tiny.js");
-  await buildTinyImage({ out, cacheDir, log: (line) => process.stderr.write(`${line}\n`) });
-  printLine(out);
+  await buildTinyImage({ out, cacheDir, log: (line) => io.err(line) });
+  io.out(out);
   return 0;
 }

@@ -2,14 +2,14 @@
 
 import { parseCommand } from "../args.js";
 import { ApiClient, type Image } from "../client.js";
-import { formatTable, printJson, printLine } from "../output.js";
+import { formatTable, json, type CliIo } from "../output.js";
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(argv, { json: { type: "boolean" } });
   const images = await ApiClient.fromEnv().images();
-  if (values.json) printJson(images);
-  else if (images.length === 0) printLine("the catalog has no images yet");
-  else printLine(formatImageTable(images));
+  if (values.json) io.out(json(images));
+  else if (images.length === 0) io.out("the catalog has no images yet");
+  else io.out(formatImageTable(images));
   return 0;
 }
 

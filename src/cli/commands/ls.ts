@@ -2,17 +2,17 @@
 
 import { parseCommand } from "../args.js";
 import { ApiClient, type Vm } from "../client.js";
-import { formatExpiry, formatTable, printJson, printLine } from "../output.js";
+import { formatExpiry, formatTable, json, type CliIo } from "../output.js";
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(argv, { all: { type: "boolean" }, json: { type: "boolean" } });
   const vms = await ApiClient.fromEnv().listVms({ all: values.all ?? false });
   if (values.json) {
-    printJson(vms);
+    io.out(json(vms));
   } else if (vms.length === 0) {
-    printLine("no VMs; start one with `vgrid deploy IMAGE` (see `vgrid images`)");
+    io.out("no VMs; start one with `vgrid deploy IMAGE` (see `vgrid images`)");
   } else {
-    printLine(formatVmTable(vms, new Date()));
+    io.out(formatVmTable(vms, new Date()));
   }
   return 0;
 }

@@ -5,9 +5,10 @@ import { loadNodeConfig } from "../../node/config-file.js";
 import { startNode } from "../../node/node.js";
 import { parseCommand } from "../args.js";
 import { UsageError } from "../errors.js";
+import type { CliIo } from "../output.js";
 import { untilSignal } from "../signals.js";
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(argv, { config: { type: "string" }, "stop-vms": { type: "boolean", default: false } });
   if (values.config === undefined) throw new UsageError("missing --config node.toml");
   const c = await loadNodeConfig(values.config);
@@ -19,9 +20,9 @@ export async function run(argv: string[]): Promise<number> {
     imageDirectory: c.imageDirectory,
     sshBind: c.sshBind,
     sshHost: c.sshHost ?? hostname(),
-    log: (msg, fields) => process.stderr.write(`${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`),
+    log: (msg, fields) => io.err(`${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}`),
   });
-  process.stderr.write(`vgrid node ${c.name} polling ${c.server}\n`);
+  io.err(`vgrid node ${c.name} polling ${c.server}`);
   // An agent restart must re-adopt running VMs, so by default stopping the agent leaves them running.
   await untilSignal();
   await node.shutdown(values["stop-vms"]);

@@ -2,13 +2,13 @@
 
 import { parseCommand } from "../args.js";
 import { ApiClient, type Vm } from "../client.js";
-import { formatExpiry, printJson, printLine, sshCommandLine } from "../output.js";
+import { formatExpiry, json, sshCommandLine, terminalSafe, type CliIo } from "../output.js";
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand(argv, { json: { type: "boolean" } }, ["ID"]);
   const vm = await ApiClient.fromEnv().getVm(positionals[0] ?? "");
-  if (values.json) printJson(vm);
-  else printLine(formatVmDetails(vm, new Date()));
+  if (values.json) io.out(json(vm));
+  else io.out(formatVmDetails(vm, new Date()));
   return 0;
 }
 
@@ -33,6 +33,6 @@ export function formatVmDetails(vm: Vm, now: Date): string {
   ];
   return rows
     .filter((row): row is [string, string] => row[1] !== null)
-    .map(([key, value]) => `${key.padEnd(11)}${value}`)
+    .map(([key, value]) => `${key.padEnd(11)}${terminalSafe(value)}`)
     .join("\n");
 }

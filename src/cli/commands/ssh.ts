@@ -5,7 +5,7 @@ import { constants } from "node:os";
 import { parseCommand } from "../args.js";
 import { ApiClient, type Vm } from "../client.js";
 import { Failure } from "../errors.js";
-import { vmLabel } from "../output.js";
+import { vmLabel, type CliIo } from "../output.js";
 
 /**
  * ssh's arguments for VM: options, then the host, then EXTRA (what followed `--`).
@@ -27,12 +27,12 @@ export function splitAtDashes(argv: string[]): { own: string[]; extra: string[] 
   return at < 0 ? { own: argv, extra: [] } : { own: argv.slice(0, at), extra: argv.slice(at + 1) };
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { own, extra } = splitAtDashes(argv);
   const { positionals } = parseCommand(own, {}, ["ID"]);
   const vm = await ApiClient.fromEnv().getVm(positionals[0] ?? "");
   if (vm.state !== "running" || !vm.ssh) throw new Failure(notReachable(vm));
-  if (!vm.responding) process.stderr.write(`vgrid: ${vmLabel(vm)} does not answer yet; trying anyway\n`);
+  if (!vm.responding) io.err(`vgrid: ${vmLabel(vm)} does not answer yet; trying anyway`);
   return runSsh(process.env.VGRID_SSH || "ssh", buildSshArgv(vm, extra));
 }
 

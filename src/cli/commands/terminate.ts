@@ -2,12 +2,12 @@
 
 import { parseCommand } from "../args.js";
 import { ApiClient } from "../client.js";
-import { printJson, printLine, vmLabel } from "../output.js";
+import { json, vmLabel, type CliIo } from "../output.js";
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand(argv, { json: { type: "boolean" } }, ["ID"]);
   const vm = await ApiClient.fromEnv().terminateVm(positionals[0] ?? "");
-  if (values.json) printJson(vm);
-  else printLine(`${vmLabel(vm)} is ${vm.state}: its node stops it and deletes its disks, then it is terminated`);
+  if (values.json) io.out(json(vm));
+  else io.out(`${vmLabel(vm)} is ${vm.state}: its node stops it and deletes its disks, then it is terminated`);
   return 0;
 }

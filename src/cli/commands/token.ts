@@ -4,9 +4,10 @@ import { normalizeUsername } from "../../core/names.js";
 import { ensureUser, issueToken } from "../../server/store/users.js";
 import { parseCommand } from "../args.js";
 import { UsageError } from "../errors.js";
+import type { CliIo } from "../output.js";
 import { STORE_FLAGS, withServerStore } from "../server-store.js";
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(argv, {
     user: { type: "string" },
     admin: { type: "boolean", default: false },
@@ -19,8 +20,8 @@ export async function run(argv: string[]): Promise<number> {
     const now = new Date().toISOString();
     await ensureUser(db, name, values.admin, now);
     const token = await issueToken(db, name, values.name, now);
-    process.stderr.write(`token for ${name}${values.admin ? " (admin)" : ""}:\n`);
-    process.stdout.write(`${token.secret}\n`);
+    io.err(`token for ${name}${values.admin ? " (admin)" : ""}:`);
+    io.out(token.secret);
   });
   return 0;
 }

@@ -16,12 +16,13 @@ import type { Db } from "../../server/store/db.js";
 import { ensureUser, issueToken, userForToken } from "../../server/store/users.js";
 import { parseCommand, positiveInteger } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
+import type { CliIo } from "../output.js";
 import { untilSignal } from "../signals.js";
 
 const LOCAL_HOST = "local";
 const ADMIN = "admin";
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(argv, {
     data: { type: "string", default: "./vgrid-data" },
     listen: { type: "string", default: "127.0.0.1:8080" },
@@ -62,19 +63,19 @@ export async function run(argv: string[]): Promise<number> {
       imageDirectory,
       sshBind: listen.host,
       sshHost: listen.host === "0.0.0.0" ? osHostname() : listen.host,
-      log: nodeLog,
+      log: nodeLog(io),
     });
     // An error ends vgrid up like a crash: the VMs run on, to be re-adopted. Only a signal stops them.
     let keepVms = true;
     cleanups.push(() => node.shutdown(!keepVms));
     if ((await Promise.race([node.agent.online().then(() => "online" as const), signalled])) === "online") {
       const token = await adminToken(server.ctx.db, paths.adminToken);
-      process.stderr.write(`vgrid is up: ${server.url} (local node online, up to ${maxVms} VMs, images: ${config.images.map((i) => i.tag).join(", ")})\n`);
-      process.stdout.write(welcome(server.url, token, dataDir));
+      io.err(`vgrid is up: ${server.url} (local node online, up to ${maxVms} VMs, images: ${config.images.map((i) => i.tag).join(", ")})`);
+      io.out(welcome(server.url, token, dataDir));
     }
     const signal = await signalled;
     keepVms = values["keep-vms"];
-    process.stderr.write(`vgrid: ${signal}: ${keepVms ? "leaving the VMs running" : "stopping the VMs"}...\n`);
+    io.err(`vgrid: ${signal}: ${keepVms ? "leaving the VMs running" : "stopping the VMs"}...`);
     return 0;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -89,14 +90,14 @@ function welcome(url: string, token: string, dataDir: string): string {
     `  export VGRID_URL=${url} VGRID_TOKEN=${token}`,
     "  vgrid deploy tiny --wait",
     `Other users: vgrid token create --user NAME --data ${dataDir}`,
-    "",
   ].join("\n");
 }
 
-function nodeLog(msg: string, fields?: Record<string, unknown>): void {
-  if (process.env.VGRID_LOG === "debug" || process.env.VGRID_LOG === "info") {
-    process.stderr.write(`node: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}\n`);
-  }
+function nodeLog(io: CliIo): (msg: string, fields?: Record<string, unknown>) => void {
+  const verbose = process.env.VGRID_LOG === "debug" || process.env.VGRID_LOG === "info";
+  return (msg, fields) => {
+    if (verbose) io.err(`node: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}`);
+  };
 }
 
 /** One box: memory and cpus are overcommitted so that --max-vms is the only limit to think about. */

@@ -5,9 +5,10 @@ import { normalizeUsername } from "../../core/names.js";
 import { findUser, setStoreAdmin } from "../../server/store/users.js";
 import { parseCommand } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
+import type { CliIo } from "../output.js";
 import { STORE_FLAGS, withServerStore } from "../server-store.js";
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand(
     argv,
     { admin: { type: "boolean" }, "no-admin": { type: "boolean" }, ...STORE_FLAGS },
@@ -22,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const user = await findUser(db, name);
     const still = !admin && user?.admin === true ? " (still an admin: server.toml's admins lists them)" : "";
-    process.stderr.write(`${name} is ${admin ? "now an admin" : "no longer an admin in the store"}${still}\n`);
+    io.err(`${name} is ${admin ? "now an admin" : "no longer an admin in the store"}${still}`);
   });
   return 0;
 }
