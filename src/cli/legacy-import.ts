@@ -6,7 +6,7 @@ import { basename } from "node:path";
 import { stringify } from "smol-toml";
 import { ConfigError, Invalid } from "../core/errors.js";
 import type { IniEntry, IniFile } from "../core/legacy-ini.js";
-import { isValidHostname, normalizeUsername, printable } from "../core/names.js";
+import { isHostName, isImageTag, isMac, isValidHostname, normalizeUsername, printable } from "../core/names.js";
 
 export interface LegacyConfig {
   common: IniFile;
@@ -28,8 +28,6 @@ export interface ImportedConfig {
 export const DEFAULT_HOST_MEMORY_MIB = 65536;
 export const DEFAULT_HOST_CPUS = 16;
 const SERVER_PORT = 8080;
-const TAG = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
 
 /** What vgrid does not use (yet) from node.cfg, and what the warning says was dropped. */
 const DROPPED_NODE_SECTIONS: Record<string, string> = {
@@ -55,7 +53,7 @@ export function importLegacyConfig(legacy: LegacyConfig): ImportedConfig {
   }
 
   const images = entries(common, "VMImages").map((e) => {
-    if (!TAG.test(e.key)) {
+    if (!isImageTag(e.key)) {
       throw new ConfigError(common.file, `[VMImages] ${printable(e.rawKey)}`, `image tag '${printable(e.key)}' is not allowed: use lowercase letters, digits, '.', '_' or '-' (at most 64)`);
     }
     return { tag: e.key, name: e.value || e.rawKey, disk: imageDisk(node, e.key, warnings), boot: "disk" };
@@ -65,7 +63,7 @@ export function importLegacyConfig(legacy: LegacyConfig): ImportedConfig {
     if (!/^\d+$/.test(e.value) || !Number.isSafeInteger(Number(e.value))) {
       throw new ConfigError(common.file, `[PhysicalHostsPool] ${printable(e.rawKey)} (line ${e.line})`, `the maximum number of VMs must be a whole number, not '${printable(e.value)}'`);
     }
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(e.rawKey)) {
+    if (!isHostName(e.rawKey)) {
       throw new ConfigError(common.file, `[PhysicalHostsPool] ${printable(e.rawKey)} (line ${e.line})`, "not a hostname");
     }
     return { name: e.rawKey, maxVms: Number(e.value), memoryMiB: DEFAULT_HOST_MEMORY_MIB, cpus: DEFAULT_HOST_CPUS, token: newToken() };
@@ -121,7 +119,7 @@ function hostnamePool(common: IniFile): { name: string; extra: string; mac: stri
   const given = entries(common, "VirtualHostsPool");
   const taken = new Map<string, string>();
   for (const e of given) {
-    if (!MAC.test(e.value)) continue;
+    if (!isMac(e.value)) continue;
     const mac = e.value.toLowerCase();
     const other = taken.get(mac);
     if (other !== undefined) {
@@ -134,7 +132,7 @@ function hostnamePool(common: IniFile): { name: string; extra: string; mac: stri
     if (!isValidHostname(e.key)) {
       throw new ConfigError(common.file, `[VirtualHostsPool] ${printable(e.rawKey)} (line ${e.line})`, "not a hostname: use letters, digits and '-' (a single DNS label)");
     }
-    let mac = MAC.test(e.value) ? e.value.toLowerCase() : undefined;
+    let mac = isMac(e.value) ? e.value.toLowerCase() : undefined;
     // A locally administered MAC (QEMU's 52:54:00 prefix), numbered from the entry's index and skipping any
     // MAC the pool already names, so that no two guests share one.
     next = Math.max(next, i + 1);

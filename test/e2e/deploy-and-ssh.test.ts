@@ -41,9 +41,12 @@ test("alice deploys a VM, ssh-es in as root with her key, and terminating it lea
   assert.equal(hostname, vm.name, "the guest's hostname is the VM's name from the pool");
   assert.match(cmdline!, /(^| )vgrid_username=alice( |$)/, "the owner's username reached the kernel command line");
 
-  // Another user's key does not open alice's VM.
+  // Another user's key does not open alice's VM: the guest's sshd itself refuses it.
   const mallory = await sshKeygen(keysDir, "mallory");
-  await assert.rejects(sshRun(mallory.privateKey, vm.ssh.host, vm.ssh.port, "true"));
+  await assert.rejects(sshRun(mallory.privateKey, vm.ssh.host, vm.ssh.port, "true"), (err: { stderr?: string }) => {
+    assert.match(err.stderr ?? "", /Permission denied \(publickey\)/, "refused for the key, not for any other reason");
+    return true;
+  });
 
   const hostKey = await sshHostKey(vm.ssh.host, vm.ssh.port);
   const vmDir = join(up!.dataDir, "node", "vms", vm.id);

@@ -2,11 +2,11 @@
 // gives back its slot and hostname, and the node keeps no file of it.
 
 import assert from "node:assert/strict";
-import { copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { eventually, sshKeygen } from "../support/processes.js";
-import { Api, IMAGES, cleanUp, startUp, tempDir, type Up } from "../support/vgrid.js";
+import { Api, IMAGES, cleanUp, startUp, tempDir, vmDirs, type Up } from "../support/vgrid.js";
 
 let up: Up | undefined;
 let dir: string;
@@ -43,7 +43,7 @@ test("a VM whose image is missing on the node fails with the reason, and termina
   assert.equal(refused.body.type, "/problems/no-capacity");
 
   await api.terminateAndWait(vm.id);
-  assert.deepEqual(await readdir(join(dir, "data", "node", "vms")).catch(() => []), [], "the node keeps no file of it");
+  assert.deepEqual(await vmDirs(join(dir, "data", "node")), [], "the node keeps no file of it");
   const next = await api.deploy({ image: "tiny", sshKeys: [key] });
   assert.equal(next.name, vm.name, "its hostname went back to the pool");
   await api.terminateAndWait(next.id);

@@ -13,6 +13,7 @@ import { gunzipSync } from "node:zlib";
 
 import { listInitramfs } from "../../src/images/initramfs.js";
 import { parseImageSidecar } from "../../src/core/image.js";
+import { renderSeedFiles } from "../../src/node/cloudinit/seed.js";
 import { DISK_LABEL, buildTinyImage, imagePaths, tinySidecar } from "../../src/images/tiny.js";
 import { repoRoot } from "../../src/core/repo.js";
 
@@ -177,23 +178,33 @@ test("the initrd's modules load in dependency order, the disk's filesystem (ext4
   assert.ok(order.indexOf("crc32c_generic") < order.indexOf("ext4"), `crc32c_generic after ext4: ${order.join(" ")}`);
 });
 
-test("the guest's seed parser, run by the guest's busybox, reads hostname and keys as the node writes them", async () => {
+test("the guest's seed parser, run by the guest's busybox, reads hostname, keys and username from what the node writes", async () => {
   const root = await unpackInitrd();
   const bin = await guestApplets();
 
   const key1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq1 alice@laptop";
-  const key2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq2 alice@desk";
-  await writeFile(path.join(dir, "meta-data"), "instance-id: 7f3c\nlocal-hostname: vm-003\n");
-  await writeFile(
-    path.join(dir, "user-data"),
-    `#cloud-config\nhostname: vm-003\ndisable_root: false\nssh_authorized_keys:\n  - "${key1}"\n  - ${key2}\n` +
-      `users:\n  - name: alice\n    ssh_authorized_keys:\n      - ssh-ed25519 NOT-FOR-ROOT\n`,
-  );
-  const script = '. "$1"; yaml_value local-hostname "$2"; authorized_keys "$3"';
+  const key2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq2 alice "desk" \\ #2';
+  const seed = renderSeedFiles({
+    id: "7f3c0a1e-1111-4222-8333-944445555666",
+    machineName: "vgrid-7f3c0a1e-111",
+    hostname: "vm-003",
+    extra: "",
+    mac: "52:54:00:00:00:03",
+    owner: "alice",
+    memoryMiB: 256,
+    cpus: 1,
+    sshKeys: [key1, key2],
+    image: { tag: "tiny", disk: "tiny.qcow2", kernel: null, initrd: null, cmdline: null },
+    desired: "running",
+  });
+  await writeFile(path.join(dir, "meta-data"), seed.metaData);
+  // A user's own cloud-config may list keys for other users: those are not root's.
+  await writeFile(path.join(dir, "user-data"), `${seed.userData}users:\n  - name: alice\n    ssh_authorized_keys:\n      - ssh-ed25519 NOT-FOR-ROOT\n`);
+  const script = '. "$1"; yaml_value local-hostname "$2"; authorized_keys "$3"; yaml_value vgrid_username "$3"';
   const { stdout } = await exec(
     path.join(bin, "sh"),
     ["-c", script, "sh", path.join(root, "lib/vgrid/cloud-config.sh"), path.join(dir, "meta-data"), path.join(dir, "user-data")],
     { env: { PATH: bin } },
   );
-  assert.deepEqual(stdout.split("\n"), ["vm-003", key1, key2, ""]);
+  assert.deepEqual(stdout.split("\n"), ["vm-003", key1, key2, "alice", ""]);
 });

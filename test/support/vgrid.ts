@@ -3,7 +3,7 @@
 
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -156,6 +156,20 @@ export async function cleanUp(proc: VgridProcess | undefined, dataDir: string | 
   }
   await rm(dataDir, { recursive: true, force: true });
   if (left.length > 0) throw new Error(`processes left running after the test: ${left.join(", ")}`);
+}
+
+/**
+ * The VM directories in a node's state directory. The state directory itself must exist (a wrong path
+ * fails the test instead of reading as "nothing left"); its `vms` folder appears with the first VM.
+ */
+export async function vmDirs(nodeStateDir: string): Promise<string[]> {
+  if (!(await stat(nodeStateDir)).isDirectory()) throw new Error(`${nodeStateDir} is not a directory`);
+  try {
+    return (await readdir(join(nodeStateDir, "vms"))).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
 }
 
 export { writeFile };
