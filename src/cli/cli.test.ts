@@ -28,6 +28,8 @@ test("a command's --help prints its usage", async () => {
 for (const [argv, words] of [
   [[], ["no command"]],
   [["frobnicate"], ["unknown command 'frobnicate'", "vgrid --help"]],
+  [["deplyo", "tiny"], ["unknown command 'deplyo'; did you mean 'vgrid deploy'?"]],
+  [["termiante", "vm-001"], ["did you mean 'vgrid terminate'?"]],
   [["--verbose"], ["unknown flag --verbose"]],
   [["ls", "--bogus"], ["unknown flag --bogus", "usage: vgrid ls"]],
   [["deploy", "tiny", "--memory", "abc"], ["--memory", "'abc'", "usage: vgrid deploy"]],
@@ -55,4 +57,10 @@ test("an expected failure is one line on stderr and exit 1", async () => {
   const { status, err } = await cli("image", "build", "debian", "--out", "x.qcow2");
   assert.equal(status, 1);
   assert.equal(err, "vgrid: recipe 'debian' is not built yet; use 'tiny'");
+});
+
+test("vgrid --version prints the package's version", async () => {
+  const { status, out } = await cli("--version");
+  assert.equal(status, 0);
+  assert.match(out, /^vgrid \d+\.\d+\.\d+$/);
 });

@@ -1,5 +1,8 @@
 // The vgrid command's dispatcher: finds the command module for argv, runs it, and maps its outcome to an exit status.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../core/repo.js";
 import { UsageError, oneLine } from "./errors.js";
 import type { CliIo } from "./output.js";
 
@@ -44,8 +47,13 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "promote a user to admin in the server's store, or end that (on the server machine)",
     load: () => import("./commands/user.js"),
   },
+  keys: {
+    usage: "vgrid keys add FILE | vgrid keys ls [--json] | vgrid keys rm N",
+    summary: "your ssh public keys, which root on your new VMs accepts",
+    load: () => import("./commands/keys.js"),
+  },
   deploy: {
-    usage: "vgrid deploy IMAGE [--memory MiB] [--cpus N] [--hours H] [--wait [--timeout S]] [--json]",
+    usage: "vgrid deploy IMAGE [--memory MiB] [--cpus N] [--hours H] [--ssh-key FILE] [--wait [--timeout S]] [--json]",
     summary: "start a VM",
     load: () => import("./commands/deploy.js"),
   },
@@ -84,6 +92,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "build a bootable qcow2 from Debian packages (recipes: tiny, debian)",
     load: () => import("./commands/image.js"),
   },
+  "config new-node-secret": {
+    usage: "vgrid config new-node-secret",
+    summary: "print a new random node secret, for a host's token in server.toml and node.toml",
+    load: () => import("./commands/config-secret.js"),
+  },
   "config import-legacy": {
     usage: "vgrid config import-legacy --common common.cfg --server server.cfg --node node.cfg --out DIR [--node-name NAME]",
     summary: "turn a VGrid installation's config into server.toml and node.toml",
@@ -100,12 +113,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(helpText());
     return 0;
   }
+  if (first === "--version" || first === "version") {
+    io.out(`vgrid ${version()}`);
+    return 0;
+  }
   if (first.startsWith("-")) return usageError(io, `unknown flag ${first}`);
 
   let name = first;
   if (!COMMANDS[name]) {
     const subcommands = Object.keys(COMMANDS).filter((key) => key.startsWith(`${first} `));
-    if (subcommands.length === 0) return usageError(io, `unknown command '${first}'`);
+    if (subcommands.length === 0) {
+      const near = nearest(first, [...new Set(Object.keys(COMMANDS).map((key) => key.split(" ")[0]!))]);
+      return usageError(io, `unknown command '${first}'${near ? `; did you mean 'vgrid ${near}'?` : ""}`);
+    }
     name = `${first} ${second ?? ""}`;
     if (!COMMANDS[name]) {
       const what = second === undefined ? "needs a subcommand" : `has no subcommand '${second}'`;
@@ -127,6 +147,35 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     else io.err(`vgrid: ${oneLine(err instanceof Error ? err.message : String(err))}`);
     return 1;
   }
+}
+
+/** The package's version, from the checkout's package.json. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version?: string };
+  return pkg.version ?? "unknown";
+}
+
+/** The candidate closest to `word` by edit distance, if it is close enough to be a typo of it. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of candidates) {
+    const distance = editDistance(word, name);
+    if (best === undefined || distance < best.distance) best = { name, distance };
+  }
+  return best !== undefined && best.distance <= Math.max(1, Math.floor(best.name.length / 3)) ? best.name : undefined;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions, one each. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /** --help before any `--` (after it, words belong to someone else, such as ssh). */

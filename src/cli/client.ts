@@ -77,9 +77,13 @@ export class ApiClient {
     return this.request<Vm>("POST", "/vms", request);
   }
 
-  async listVms(options: { all?: boolean } = {}): Promise<Vm[]> {
-    const query = options.all ? "?all=true" : "";
-    return (await this.request<{ items: Vm[] }>("GET", `/vms${query}`)).items;
+  /** The caller's VMs (an admin's `all`: everyone's); `terminated`: the history instead of the live ones. */
+  async listVms(options: { all?: boolean; terminated?: boolean } = {}): Promise<Vm[]> {
+    const query = new URLSearchParams();
+    if (options.all) query.set("all", "true");
+    if (options.terminated) query.set("state", "terminated");
+    const text = query.size > 0 ? `?${query.toString()}` : "";
+    return (await this.request<{ items: Vm[] }>("GET", `/vms${text}`)).items;
   }
 
   getVm(id: string): Promise<Vm> {

@@ -50,6 +50,11 @@ export const PROBLEMS = {
     explanation: "A part of the path is longer than any id or name vgrid uses.",
   },
   "unsupported-media-type": { status: 415, title: "Unsupported media type", explanation: "Send the body as application/json." },
+  "shutting-down": {
+    status: 503,
+    title: "The server is shutting down",
+    explanation: "The server is stopping; retry in a moment, on it or on another replica.",
+  },
   "no-node": {
     status: 503,
     title: "No node online",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Invalid } from "./errors.js";
-import { parseSshPublicKey } from "./ssh-keys.js";
+import { parseSshPublicKey, sshFingerprint } from "./ssh-keys.js";
 
 const good = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
 
@@ -26,4 +26,12 @@ test("bad keys are refused with a message that names them", () => {
       key,
     );
   }
+});
+
+test("a key's fingerprint is the one ssh-keygen -l prints", () => {
+  assert.equal(sshFingerprint(good), "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU");
+});
+
+test("the error names the request's own field", () => {
+  assert.throws(() => parseSshPublicKey("nope", 1, "keys"), (e: unknown) => e instanceof Invalid && e.field === "keys" && e.message.startsWith("keys[1] ('nope')"));
 });

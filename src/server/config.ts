@@ -6,6 +6,7 @@ import { Type, type Static } from "typebox";
 import { ConfigError } from "../core/errors.js";
 import { ImageEntrySchema, imageEntryProblem, type ImageEntry } from "../core/image.js";
 import { HOSTNAME_LABEL_PATTERN, HOST_NAME_PATTERN, MAC_PATTERN, normalizeUsername } from "../core/names.js";
+import { nodeSecretProblem } from "../core/node-secret.js";
 import { readToml, validateConfig } from "../core/toml-config.js";
 
 const HostSchema = Type.Object(
@@ -14,7 +15,8 @@ const HostSchema = Type.Object(
     maxVms: Type.Integer({ minimum: 0 }),
     memoryMiB: Type.Integer({ minimum: 1 }),
     cpus: Type.Integer({ minimum: 1 }),
-    token: Type.String({ minLength: 16 }),
+    /** The node's secret, checked by nodeSecretProblem. */
+    token: Type.String(),
   },
   { additionalProperties: false },
 );
@@ -104,6 +106,10 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     } catch (err) {
       throw new ConfigError(source.file, `admins[${i}]`, (err as Error).message);
     }
+  });
+  c.hosts.forEach((host, i) => {
+    const problem = nodeSecretProblem(host.token);
+    if (problem) throw new ConfigError(source.file, `hosts[${i}].token`, problem);
   });
   c.images.forEach((image, i) => {
     const problem = imageEntryProblem(image);

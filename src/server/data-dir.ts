@@ -9,8 +9,8 @@ export function dataPaths(dir: string) {
     database: join(dir, "vgrid.db"),
     /** The local node's VM directories. */
     nodeState: join(dir, "node"),
-    /** The admin token `vgrid up` printed, kept so that a restart prints the same one. */
-    adminToken: join(dir, "admin.token"),
+    /** Where vgrid 0.1 kept the admin's token in clear: removed at start (the token is printed once). */
+    oldAdminToken: join(dir, "admin.token"),
     /** Holds the PID of the `vgrid up` that uses the directory. */
     lock: join(dir, "vgrid.lock"),
   };

@@ -74,7 +74,10 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   const vm = vmPath ? vms.get(vmPath[1]!) : undefined;
   if (vmPath && !vm) return problem(res, 404, "not-found", `VM '${vmPath[1]}' does not exist or is not yours; see \`vgrid ls\``);
   if (req.method === "GET" && path === "/api/v1/images") return send(res, 200, { items: [TINY] });
-  if (req.method === "GET" && path === "/api/v1/vms") return send(res, 200, { items: [...vms.values()] });
+  if (req.method === "GET" && /^\/api\/v1\/vms(\?|$)/.test(path)) {
+    const history = new URLSearchParams(path.split("?")[1] ?? "").get("state") === "terminated";
+    return send(res, 200, { items: [...vms.values()].filter((v) => (v.state === "terminated") === history) });
+  }
   if (req.method === "POST" && path === "/api/v1/vms") {
     const id = `22222222-2222-4222-8222-${String(vms.size).padStart(12, "0")}`;
     const body = JSON.parse(text) as { image: string };
@@ -158,10 +161,22 @@ test("ls prints a table a person can read", async () => {
 });
 
 test("show of an unknown id exits 1 with the server's detail as one line", async () => {
-  const { status, stdout, stderr } = await runVgrid(["show", "nope"]);
+  const unknown = "33333333-3333-4333-8333-333333333333";
+  const { status, stdout, stderr } = await runVgrid(["show", unknown]);
   assert.equal(status, 1);
   assert.equal(stdout, "");
-  assert.deepEqual(lines(stderr), ["vgrid: VM 'nope' does not exist or is not yours; see `vgrid ls`"]);
+  assert.deepEqual(lines(stderr), [`vgrid: VM '${unknown}' does not exist or is not yours; see \`vgrid ls\``]);
+});
+
+test("show finds a VM by the short id ls prints and by its name; an unknown name exits 1 saying so", async () => {
+  for (const ref of [RUNNING_ID.slice(0, 8), "vm-001"]) {
+    const { status, stdout, stderr } = await runVgrid(["show", ref, "--json"]);
+    assert.equal(status, 0, stderr);
+    assert.equal((JSON.parse(stdout) as Vm).id, RUNNING_ID, ref);
+  }
+  const { status, stderr } = await runVgrid(["show", "nope"]);
+  assert.equal(status, 1);
+  assert.deepEqual(lines(stderr), ["vgrid: no VM with id or name 'nope' is yours; `vgrid ls` lists your VMs"]);
 });
 
 test("deploy tiny --wait --json follows the VM until it runs and responds, then prints it", async () => {

@@ -4,9 +4,10 @@ import { UsageError } from "../errors.js";
 import { parseDeployArgs } from "./deploy.js";
 
 test("deploy sends only the flags given, so that the image's defaults apply to the rest", () => {
-  assert.deepEqual(parseDeployArgs(["tiny"]), { request: { image: "tiny" }, wait: false, timeoutS: 600, json: false });
-  assert.deepEqual(parseDeployArgs(["tiny", "--memory", "512", "--cpus=2", "--hours", "1.5", "--wait", "--timeout", "30", "--json"]), {
+  assert.deepEqual(parseDeployArgs(["tiny"]), { request: { image: "tiny" }, sshKeyFile: undefined, wait: false, timeoutS: 600, json: false });
+  assert.deepEqual(parseDeployArgs(["tiny", "--memory", "512", "--cpus=2", "--hours", "1.5", "--ssh-key", "k.pub", "--wait", "--timeout", "30", "--json"]), {
     request: { image: "tiny", memoryMiB: 512, cpus: 2, hours: 1.5 },
+    sshKeyFile: "k.pub",
     wait: true,
     timeoutS: 30,
     json: true,

@@ -3,6 +3,7 @@
 import { positiveInteger, positiveNumber, parseCommand } from "../args.js";
 import { ApiClient, type DeployRequest } from "../client.js";
 import { UsageError } from "../errors.js";
+import { readKeyFile, rememberIdentity } from "../local-keys.js";
 import { json, sshCommandLine, vmLabel, type CliIo } from "../output.js";
 import { waitUntilReady } from "../wait.js";
 
@@ -10,6 +11,8 @@ const DEFAULT_TIMEOUT_S = 600;
 
 export interface DeployArgs {
   request: DeployRequest;
+  /** --ssh-key FILE: the one key this VM gets, instead of the caller's stored ones. */
+  sshKeyFile: string | undefined;
   wait: boolean;
   timeoutS: number;
   json: boolean;
@@ -22,6 +25,7 @@ export function parseDeployArgs(argv: string[]): DeployArgs {
       memory: { type: "string" },
       cpus: { type: "string" },
       hours: { type: "string" },
+      "ssh-key": { type: "string" },
       wait: { type: "boolean" },
       timeout: { type: "string" },
       json: { type: "boolean" },
@@ -39,6 +43,7 @@ export function parseDeployArgs(argv: string[]): DeployArgs {
   if (hours !== undefined) request.hours = hours;
   return {
     request,
+    sshKeyFile: values["ssh-key"],
     wait: values.wait ?? false,
     timeoutS: positiveNumber("--timeout", values.timeout, "seconds") ?? DEFAULT_TIMEOUT_S,
     json: values.json ?? false,
@@ -48,6 +53,11 @@ export function parseDeployArgs(argv: string[]): DeployArgs {
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const args = parseDeployArgs(argv);
   const client = ApiClient.fromEnv();
+  if (args.sshKeyFile !== undefined) {
+    const key = await readKeyFile(args.sshKeyFile);
+    args.request.sshKeys = [key.publicKey];
+    await rememberIdentity(key);
+  }
   let vm = await client.createVm(args.request);
   if (args.wait) {
     vm = await waitUntilReady(client, vm, {

@@ -2,6 +2,7 @@
 
 import { parseCommand, positiveNumber } from "../args.js";
 import { ApiClient } from "../client.js";
+import { resolveVm } from "../resolve-vm.js";
 import { UsageError } from "../errors.js";
 import { formatExpiry, json, vmLabel, type CliIo } from "../output.js";
 
@@ -14,7 +15,8 @@ export function parseExtendArgs(argv: string[]): { id: string; hours: number; js
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const args = parseExtendArgs(argv);
-  const vm = await ApiClient.fromEnv().extendVm(args.id, args.hours);
+  const client = ApiClient.fromEnv();
+  const vm = await client.extendVm((await resolveVm(client, args.id)).id, args.hours);
   if (args.json) io.out(json(vm));
   else if (vm.expiresAt === null) io.out(`${vmLabel(vm)} never expires`);
   else io.out(`${vmLabel(vm)} now expires at ${vm.expiresAt} (${formatExpiry(vm.expiresAt, new Date())})`);

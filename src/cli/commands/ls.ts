@@ -12,18 +12,20 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   } else if (vms.length === 0) {
     io.out("no VMs; start one with `vgrid deploy IMAGE` (see `vgrid images`)");
   } else {
-    io.out(formatVmTable(vms, new Date()));
+    io.out(formatVmTable(vms, new Date(), { owner: values.all === true }));
   }
   return 0;
 }
 
 /** Eight characters of the id are plenty to tell VMs apart by eye; JSON carries the full one. */
-export function formatVmTable(vms: Vm[], now: Date): string {
+export function formatVmTable(vms: Vm[], now: Date, columns: { owner?: boolean } = {}): string {
+  const owner = columns.owner === true;
   return formatTable(
-    ["ID", "NAME", "IMAGE", "STATE", "RESPONDING", "HOST", "EXPIRES"],
+    ["ID", "NAME", ...(owner ? ["OWNER"] : []), "IMAGE", "STATE", "RESPONDING", "HOST", "EXPIRES"],
     vms.map((vm) => [
       vm.id.slice(0, 8),
       vm.name,
+      ...(owner ? [vm.owner] : []),
       vm.image,
       vm.state,
       vm.responding ? "yes" : "no",

@@ -2,11 +2,12 @@
 
 import { parseCommand } from "../args.js";
 import { ApiClient, type Vm } from "../client.js";
+import { resolveVm } from "../resolve-vm.js";
 import { formatExpiry, json, sshCommandLine, terminalSafe, type CliIo } from "../output.js";
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand(argv, { json: { type: "boolean" } }, ["ID"]);
-  const vm = await ApiClient.fromEnv().getVm(positionals[0] ?? "");
+  const vm = await resolveVm(ApiClient.fromEnv(), positionals[0] ?? "");
   if (values.json) io.out(json(vm));
   else io.out(formatVmDetails(vm, new Date()));
   return 0;

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { parseCommand } from "../args.js";
 import { ApiClient, type Vm } from "../client.js";
+import { resolveVm } from "../resolve-vm.js";
 import { Failure } from "../errors.js";
 import { vmLabel, type CliIo } from "../output.js";
 
@@ -30,7 +31,7 @@ export function splitAtDashes(argv: string[]): { own: string[]; extra: string[] 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { own, extra } = splitAtDashes(argv);
   const { positionals } = parseCommand(own, {}, ["ID"]);
-  const vm = await ApiClient.fromEnv().getVm(positionals[0] ?? "");
+  const vm = await resolveVm(ApiClient.fromEnv(), positionals[0] ?? "");
   if (vm.state !== "running" || !vm.ssh) throw new Failure(notReachable(vm));
   if (!vm.responding) io.err(`vgrid: ${vmLabel(vm)} does not answer yet; trying anyway`);
   return runSsh(process.env.VGRID_SSH || "ssh", buildSshArgv(vm, extra));

@@ -2,11 +2,13 @@
 
 import { parseCommand } from "../args.js";
 import { ApiClient } from "../client.js";
+import { resolveVm } from "../resolve-vm.js";
 import { json, vmLabel, type CliIo } from "../output.js";
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand(argv, { json: { type: "boolean" } }, ["ID"]);
-  const vm = await ApiClient.fromEnv().terminateVm(positionals[0] ?? "");
+  const client = ApiClient.fromEnv();
+  const vm = await client.terminateVm((await resolveVm(client, positionals[0] ?? "")).id);
   if (values.json) io.out(json(vm));
   else io.out(`${vmLabel(vm)} is ${vm.state}: its node stops it and deletes its disks, then it is terminated`);
   return 0;

@@ -1,22 +1,22 @@
 // `vgrid up`: a server and a local node on this machine, on an embedded SQLite store, with zero config.
 
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { isIPv4 } from "node:net";
+import { existsSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { createServer, isIPv4 } from "node:net";
 import { hostname as osHostname } from "node:os";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { readImageSidecars, type ImageEntry } from "../../core/image.js";
 import { readToml, validateConfig } from "../../core/toml-config.js";
-import { builtImagesDir } from "../../core/repo.js";
+import { builtImagesDir, repoRoot } from "../../core/repo.js";
 import { hostResources, startNode } from "../../node/node.js";
 import { buildServerConfig, ServerFileSchema, type ServerConfig } from "../../server/config.js";
 import { DataDirBusy, dataPaths, lockDataDir } from "../../server/data-dir.js";
 import { startServer } from "../../server/server.js";
-import type { Db } from "../../server/store/db.js";
-import { ensureUser, issueToken, userForToken } from "../../server/store/users.js";
 import { parseCommand, positiveInteger } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
 import type { CliIo } from "../output.js";
+import { prepareAdmin, type AdminWelcome } from "../up-admin.js";
 import { untilSignal } from "../signals.js";
 
 const LOCAL_HOST = "local";
@@ -45,16 +45,26 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     throw new Failure(`no image in ${imageDirectory}: run \`make build\` (or \`vgrid image build tiny --out ${imageDirectory}/tiny.qcow2\`)`);
   }
 
+  // Nothing is made in the data dir unless vgrid can listen: a taken port leaves no store behind.
+  if (listen.port !== 0 && !(await isFree(listen.host, listen.port))) throw portTaken(listen);
+  const fresh = !existsSync(dataDir);
   await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(paths.lock).catch((err: unknown) => {
     throw err instanceof DataDirBusy ? new Failure(err.message) : err;
   });
   // Each part started is stopped again, in reverse order, however the rest goes.
   const cleanups: Array<() => Promise<void>> = [unlock];
+  let started = false;
   try {
     const signalled = untilSignal();
-    const server = await startServer(config, { localHost: LOCAL_HOST, logLevel: process.env.VGRID_LOG ?? "warn" });
+    const server = await startServer(config, { localHost: LOCAL_HOST, logLevel: process.env.VGRID_LOG ?? "warn" }).catch(
+      (err: unknown) => {
+        throw (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? portTaken(listen) : err;
+      },
+    );
+    started = true;
     cleanups.push(() => server.close());
+    await rm(paths.oldAdminToken, { force: true });
     const node = startNode({
       serverUrl: server.url,
       nodeName: LOCAL_HOST,
@@ -69,9 +79,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     let keepVms = true;
     cleanups.push(() => node.shutdown(!keepVms));
     if ((await Promise.race([node.agent.online().then(() => "online" as const), signalled])) === "online") {
-      const token = await adminToken(server.ctx.db, paths.adminToken);
+      const admin = await prepareAdmin(server.ctx.db, ADMIN);
       io.err(`vgrid is up: ${server.url} (local node online, up to ${maxVms} VMs, images: ${config.images.map((i) => i.tag).join(", ")})`);
-      io.out(welcome(server.url, token, dataDir));
+      io.out(welcome({ url: server.url, dataDir, admin, image: config.images[0]!.tag }));
     }
     const signal = await signalled;
     keepVms = values["keep-vms"];
@@ -79,18 +89,49 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
+    // A first start that never got going leaves no data dir to wonder about.
+    if (fresh && !started) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-function welcome(url: string, token: string, dataDir: string): string {
-  return [
-    `VGRID_URL=${url}`,
-    `API docs: ${url}/api/docs`,
-    "Log in from a shell as the admin with:",
-    `  export VGRID_URL=${url} VGRID_TOKEN=${token}`,
-    "  vgrid deploy tiny --wait",
-    `Other users: vgrid token create --user NAME --data ${dataDir}`,
-  ].join("\n");
+/**
+ * What to type next, as it can be typed: with the checkout's bin on PATH unless it is there, the token
+ * of the first start (printed only then), and the admin's keys.
+ */
+function welcome(w: { url: string; dataDir: string; admin: AdminWelcome; image: string }): string {
+  const bin = join(repoRoot(), "bin");
+  const onPath = (process.env.PATH ?? "").split(":").some((dir) => dir !== "" && resolve(dir) === bin);
+  const path = onPath ? "" : `PATH=${bin}:$PATH `;
+  const dataFlag = w.dataDir === resolve("vgrid-data") ? "" : ` --data ${w.dataDir}`;
+  const lines = [`VGRID_URL=${w.url}`, "Log in from a shell as the admin with:"];
+  if (w.admin.token !== null) {
+    lines.push(`  export ${path}VGRID_URL=${w.url} VGRID_TOKEN=${w.admin.token}`);
+  } else {
+    lines.push(`  export ${path}VGRID_URL=${w.url}`, `  export VGRID_TOKEN=$(vgrid token create --user ${ADMIN}${dataFlag})   # or the token printed at the first start`);
+  }
+  if (w.admin.hasKeys) {
+    lines.push(`  vgrid deploy ${w.image} --wait`, "  vgrid ssh NAME -- hostname              # NAME: what deploy printed (vgrid ls lists them)");
+  } else {
+    lines.push(`  ssh-keygen -t ed25519 -N '' -f ~/.ssh/id_ed25519 && vgrid keys add ~/.ssh/id_ed25519.pub`, `  vgrid deploy ${w.image} --wait`);
+  }
+  if (w.admin.keyFiles.length > 0) lines.push(`The admin's VMs accept the ssh keys of this machine's user: ${w.admin.keyFiles.join(", ")}`);
+  lines.push(`Other users: vgrid token create --user NAME${dataFlag}`, `API docs: ${w.url}/api/docs`);
+  return lines.join("\n");
+}
+
+function portTaken(listen: { host: string; port: number }): Failure {
+  return new Failure(
+    `port ${listen.port} on ${listen.host} is taken (another vgrid up?); pick another with --listen ${listen.host}:${listen.port + 1}`,
+  );
+}
+
+/** Whether nothing listens on host:port now. */
+function isFree(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once("error", () => done(false));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => done(true)));
+  });
 }
 
 function nodeLog(io: CliIo): (msg: string, fields?: Record<string, unknown>) => void {
@@ -151,15 +192,4 @@ export function parseListen(text: string): { host: string; port: number } {
 /** Room for a few tiny VMs per core, bounded by memory (a TCG guest's QEMU takes about 300 MiB). */
 function defaultMaxVms(r: { memoryMiB: number; cpus: number }): number {
   return Math.max(1, Math.min(r.cpus * 4, Math.floor(r.memoryMiB / 1024)));
-}
-
-/** The admin's token, kept in the data directory so that every `vgrid up` on it prints the same one. */
-async function adminToken(db: Db, file: string): Promise<string> {
-  const now = new Date().toISOString();
-  const kept = await readFile(file, "utf8").then((t) => t.trim(), () => "");
-  if (kept && (await userForToken(db, kept, now))) return kept;
-  await ensureUser(db, ADMIN, true, now);
-  const issued = await issueToken(db, ADMIN, "vgrid up", now);
-  await writeFile(file, `${issued.secret}\n`, { mode: 0o600 });
-  return issued.secret;
 }

@@ -43,9 +43,17 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
     logController: new LogController({ disableRequestLogging: true }),
     // Errors the framework meets before any route (a malformed URL, an over-long path) are problems too.
     frameworkErrors: (error, request, reply) => void sendProblem(reply, toProblem(error, request)),
+    // Closing is answered by the hook below, in problem+json like every other error.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest("user", null);
+  // On close, long-polls end at once rather than holding the close up to their wait (Ctrl-C on
+  // `vgrid server` must not hang while a node is connected); requests that still arrive are told why.
+  app.addHook("preClose", async () => ctx.hub.close());
+  app.addHook("onRequest", async (_request, reply) => {
+    if (ctx.hub.closing) return sendProblem(reply, problem("shutting-down", "the server is shutting down; retry in a moment"));
+  });
   app.setErrorHandler((error, request, reply) => {
     const p = toProblem(error as Error, request);
     if (p.status >= 500) request.log.error({ err: error }, "request failed");

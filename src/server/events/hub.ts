@@ -6,6 +6,7 @@ import type { Vm } from "../../core/api.js";
 
 export class Hub {
   private readonly emitter = new EventEmitter();
+  private closingNow = false;
 
   constructor() {
     // One listener per waiting long-poll: many nodes may wait at once.
@@ -20,6 +21,16 @@ export class Hub {
   onVm(listener: (vm: Vm) => void): () => void {
     this.emitter.on("vm", listener);
     return () => this.emitter.off("vm", listener);
+  }
+
+  /** The server is closing: every long-poll waiting now ends at once (its node then retries). */
+  close(): void {
+    this.closingNow = true;
+    this.emitter.emit("closing");
+  }
+
+  get closing(): boolean {
+    return this.closingNow;
   }
 
   notifyHost(host: string): void {
@@ -40,8 +51,10 @@ export class Hub {
       wake?.();
     };
     this.emitter.on(event, listener);
+    this.emitter.on("closing", listener);
     const cancel = () => {
       this.emitter.off(event, listener);
+      this.emitter.off("closing", listener);
       wake?.();
     };
     const wait = (ms: number, signal?: AbortSignal): Promise<void> =>

@@ -1,6 +1,7 @@
 // The node protocol's long-poll: a sync that changed nothing and finds the node up to date waits until
 // what should run on its host changes (or the node's wait ends), then answers with the desired state.
 
+import { VgridError } from "../../core/errors.js";
 import type { SyncRequest, SyncResponse } from "../../core/protocol.js";
 import type { ServerContext } from "../context.js";
 import { markSeen } from "../store/hosts.js";
@@ -20,6 +21,7 @@ export async function syncNode(ctx: ServerContext, req: SyncRequest, token: stri
     const desired = await desiredFor(ctx.db, req.node);
     if (changed.length > 0 || desired.version !== req.version || req.waitSeconds === 0) return desired;
     await watch.wait(req.waitSeconds * 1000, gone);
+    if (ctx.hub.closing) throw new VgridError("shutting-down", "the server is shutting down; the node retries on its own");
     // The node was online all along: it was waiting on us.
     await markSeen(ctx.db, req.node, ctx.now());
     return await desiredFor(ctx.db, req.node);

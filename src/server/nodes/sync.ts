@@ -23,8 +23,8 @@ export async function authenticateNode(db: DbOrTx, nodeName: string, token: stri
 /** Applies a node's sync (it is online; its reports) in one transaction, then publishes the VMs that changed. */
 export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<string[]> {
   const now = ctx.now();
-  const changed = await ctx.db.transaction().execute(async (tx) => {
-    await recordSync(tx, req.node, { at: now, sshHost: req.sshHost, facts: req.facts });
+  const { changed, lastSeen } = await ctx.db.transaction().execute(async (tx) => {
+    const lastSeen = await recordSync(tx, req.node, { at: now, sshHost: req.sshHost, facts: req.facts });
     const rows = new Map((await vmsOnHost(tx, req.node, req.reports.map((r) => r.id))).map((r) => [r.id, r]));
     const ids: string[] = [];
     for (const report of req.reports) {
@@ -40,11 +40,18 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
       if (change.state === "terminated") await releaseHostname(tx, report.id);
       ids.push(report.id);
     }
-    return ids;
+    return { changed: ids, lastSeen };
   });
+  const offlineSince = now.getTime() - ctx.config.nodeOfflineAfterSeconds * 1000;
+  if (lastSeen === null || Date.parse(lastSeen) < offlineSince) {
+    ctx.log.info({ node: req.node, sshHost: req.sshHost, ...req.facts, lastSeen }, `node ${req.node} is online`);
+  }
   for (const id of changed) {
     const vm = await findVm(ctx.db, id);
-    if (vm) ctx.hub.publishVm(vm);
+    if (vm) {
+      ctx.hub.publishVm(vm);
+      ctx.log.info({ vm: vm.id, node: req.node, state: vm.state, responding: vm.responding, error: vm.error }, `vm ${vm.name} ${vm.state}`);
+    }
   }
   return changed;
 }

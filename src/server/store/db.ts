@@ -1,6 +1,8 @@
 // Opens the store: SQLite (WAL) through Kysely, migrated to the latest schema before use.
 
 import SQLite from "better-sqlite3";
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { Kysely, SqliteDialect, sql, type Transaction } from "kysely";
 import { Migrator } from "kysely/migration";
 import { migrationProvider } from "./migrations.js";
@@ -10,8 +12,20 @@ export type Db = Kysely<Database>;
 /** What the store's functions take: the database itself, or a transaction of it. */
 export type DbOrTx = Kysely<Database> | Transaction<Database>;
 
+/** The store cannot be opened where it was asked for: says where and what to do. */
+export class StoreError extends Error {}
+
 export async function openSqliteStore(file: string): Promise<Db> {
-  const sqlite = new SQLite(file);
+  const dir = dirname(file);
+  if (!existsSync(dir)) {
+    throw new StoreError(`the directory ${dir} of the database file ${file} does not exist: create it (mkdir -p ${dir}) or set [database] file in server.toml`);
+  }
+  let sqlite: SQLite.Database;
+  try {
+    sqlite = new SQLite(file);
+  } catch (err) {
+    throw new StoreError(`cannot open the database file ${file}: ${(err as Error).message}`);
+  }
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");

@@ -101,8 +101,12 @@ export async function hostTokenHash(db: DbOrTx, host: string): Promise<string | 
   return row === undefined || row.removed_at !== null ? undefined : row.token_hash;
 }
 
-/** A sync from the host's node: it is online, reachable at `sshHost`, and has `facts`. */
-export async function recordSync(db: DbOrTx, host: string, sync: { at: Date; sshHost: string; facts: NodeFacts }): Promise<void> {
+/**
+ * A sync from the host's node: it is online, reachable at `sshHost`, and has `facts`. Returns when the
+ * node was last seen before (null: never), so that a node coming back can be told apart.
+ */
+export async function recordSync(db: DbOrTx, host: string, sync: { at: Date; sshHost: string; facts: NodeFacts }): Promise<string | null> {
+  const before = await db.selectFrom("hosts").select("last_seen_at").where("name", "=", host).executeTakeFirst();
   await db
     .updateTable("hosts")
     .set({
@@ -113,6 +117,7 @@ export async function recordSync(db: DbOrTx, host: string, sync: { at: Date; ssh
     })
     .where("name", "=", host)
     .execute();
+  return before?.last_seen_at ?? null;
 }
 
 /** The host's node is still there (it waited on a long-poll all along). */

@@ -104,6 +104,22 @@ export async function listTokens(db: DbOrTx, userName: string): Promise<Token[]>
   return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, expiresAt: r.expires_at }));
 }
 
+/** How many tokens `userName` has (expired ones included): whether one was ever given. */
+export async function countTokens(db: DbOrTx, userName: string): Promise<number> {
+  const { n } = await db
+    .selectFrom("tokens")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("user_name", "=", userName)
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+/** How many tokens there are at all: none means nobody can use the API yet. */
+export async function countAllTokens(db: DbOrTx): Promise<number> {
+  const { n } = await db.selectFrom("tokens").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 export async function revokeToken(db: DbOrTx, userName: string, id: string): Promise<boolean> {
   const result = await db.deleteFrom("tokens").where("id", "=", id).where("user_name", "=", userName).executeTakeFirst();
   return result.numDeletedRows > 0n;

@@ -23,7 +23,7 @@ export async function describeMe(ctx: ServerContext, actor: Actor): Promise<Me> 
 
 /** Replaces the user's keys; a malformed key refuses the whole list and saves nothing. */
 export async function setSshKeys(ctx: ServerContext, actor: Actor, raw: string[]): Promise<string[]> {
-  const keys = parseSshPublicKeys(raw);
+  const keys = parseSshPublicKeys(raw, "keys");
   await audited(ctx, actor, "user.ssh-keys", async (tx) => {
     await saveSshKeys(tx, actor.user.name, keys);
     return { result: undefined, target: actor.user.name };

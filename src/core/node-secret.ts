@@ -1,0 +1,21 @@
+// A node's secret: the token a node proves it is a host of the pool with, written in both server.toml
+// and node.toml. One word, long and random: `vgrid config new-node-secret` makes one.
+
+import { randomBytes } from "node:crypto";
+
+export const MIN_NODE_SECRET_LENGTH = 16;
+
+export function newNodeSecret(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Why `secret` cannot be a node's secret, or undefined when it can. */
+export function nodeSecretProblem(secret: string): string | undefined {
+  if (/\s/.test(secret)) {
+    return "contains whitespace, which a token sent over HTTP cannot carry; use one word, such as `vgrid config new-node-secret` prints";
+  }
+  if (secret.length < MIN_NODE_SECRET_LENGTH) {
+    return `is shorter than ${MIN_NODE_SECRET_LENGTH} characters; use a long random one, such as \`vgrid config new-node-secret\` prints`;
+  }
+  return undefined;
+}
