@@ -141,3 +141,39 @@ for (const [name, files, nodeName, words] of [
     );
   });
 }
+
+test("fully qualified pool names are kept whole, as the seed had them", async () => {
+  const common = COMMON.replace("ctb-generic-19: 00:16:3E:00:00:13", "ctb-generic-19.cern.ch: 00:16:3E:00:00:13");
+  const { server } = await load(convert({ common }));
+  assert.equal(server.hostnames[0]?.name, "ctb-generic-19.cern.ch");
+});
+
+test("an image whose disk a sidecar in the image directory describes keeps how it boots and its sizes", async () => {
+  const tiny = {
+    tag: "tiny", name: "Tiny", boot: "direct" as const, disk: "tiny.qcow2", kernel: "tiny.vmlinuz", initrd: "tiny.initrd",
+    cmdline: "console=ttyS0 vgrid_username=${username}", minMemoryMiB: 128, defaultMemoryMiB: 256, maxMemoryMiB: 2048, maxCpus: 4,
+  };
+  const node = NODE.replace("default: slc4.img", "default: tiny.qcow2");
+  const result = importLegacyConfig({
+    common: parseLegacyIni("common.cfg", COMMON),
+    server: parseLegacyIni("server.cfg", SERVER),
+    node: parseLegacyIni("node.cfg", node),
+    newToken: () => `token-${String(++tokens).padStart(16, "0")}`,
+    sidecars: [tiny],
+  });
+  const { server } = await load(result);
+  const slc4 = server.images.find((i) => i.tag === "slc4");
+  assert.deepEqual(slc4, { ...tiny, tag: "slc4", name: "Scientific Linux CERN 4" }, "direct boot, kernel, initrd and sizes kept");
+  assert.equal(server.images.find((i) => i.tag === "sl5")?.boot, "disk");
+  assert.ok(result.warnings.some((w) => w.includes("no sidecar") && w.includes("sl5-root.img")), JSON.stringify(result.warnings));
+});
+
+test("an image that is a root filesystem tarball is named as one to import, not written as a disk", async () => {
+  const node = NODE.replace("sl5: sl5-root.img", "sl5: sl5.tar.gz");
+  const result = convert({ node });
+  const { server } = await load(result);
+  assert.deepEqual(server.images.map((i) => i.tag), ["slc4"]);
+  const warning = result.warnings.find((w) => w.includes("sl5.tar.gz"));
+  assert.ok(warning, JSON.stringify(result.warnings));
+  assert.match(warning, /vgrid image import \/var\/vgrid\/images\/sl5\.tar\.gz --tag sl5 --name 'Scientific Linux 5' --out \/var\/vgrid\/images/);
+});

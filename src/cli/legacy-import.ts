@@ -2,11 +2,12 @@
 // pure, so that every mapping and every refusal is unit-tested; the command around it only reads and writes.
 
 import { randomBytes } from "node:crypto";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { stringify } from "smol-toml";
 import { ConfigError, Invalid } from "../core/errors.js";
 import type { IniEntry, IniFile } from "../core/legacy-ini.js";
-import { isHostName, isImageTag, isMac, isValidHostname, normalizeUsername, printable } from "../core/names.js";
+import type { ImageEntry } from "../core/image.js";
+import { isHostName, isImageTag, isMac, isPoolHostname, normalizeUsername, printable } from "../core/names.js";
 
 export interface LegacyConfig {
   common: IniFile;
@@ -16,6 +17,11 @@ export interface LegacyConfig {
   nodeName?: string | undefined;
   /** A fresh node token; injected so that tests are repeatable. */
   newToken?: () => string;
+  /**
+   * The sidecars (`*.json`) found in the node's image directory, when it is on this machine: an image
+   * whose disk one of them describes keeps how it boots (kernel, initrd, command line) and its sizes.
+   */
+  sidecars?: ImageEntry[];
 }
 
 export interface ImportedConfig {
@@ -28,6 +34,7 @@ export interface ImportedConfig {
 export const DEFAULT_HOST_MEMORY_MIB = 65536;
 export const DEFAULT_HOST_CPUS = 16;
 const SERVER_PORT = 8080;
+const TARBALL = /\.(tar|tgz|tar\.(gz|bz2|xz|zst))$/i;
 
 /** What vgrid does not use (yet) from node.cfg, and what the warning says was dropped. */
 const DROPPED_NODE_SECTIONS: Record<string, string> = {
@@ -52,12 +59,37 @@ export function importLegacyConfig(legacy: LegacyConfig): ImportedConfig {
     }
   }
 
-  const images = entries(common, "VMImages").map((e) => {
+  const imageDirectory = entry(node, "General", "imagedirectory")?.value || "images";
+  const images: Record<string, unknown>[] = [];
+  for (const e of entries(common, "VMImages")) {
     if (!isImageTag(e.key)) {
       throw new ConfigError(common.file, `[VMImages] ${printable(e.rawKey)}`, `image tag '${printable(e.key)}' is not allowed: use lowercase letters, digits, '.', '_' or '-' (at most 64)`);
     }
-    return { tag: e.key, name: e.value || e.rawKey, disk: imageDisk(node, e.key, warnings), boot: "disk" };
-  });
+    const disk = imageDisk(node, e.key, warnings);
+    const name = e.value || e.rawKey;
+    if (TARBALL.test(disk)) {
+      // A root filesystem tarball (the seed's genfs.py output) is no disk: it must become one first.
+      warnings.push(
+        `${node.file}: [VMImageFiles] image '${e.key}' is the tarball ${disk}, not a disk: turn it into one with ` +
+          `\`vgrid image import ${join(imageDirectory, disk)} --tag ${e.key} --name ${shellQuote(name)} --out ${imageDirectory}\`; ` +
+          "its sidecar then puts it in the catalog",
+      );
+      continue;
+    }
+    const sidecar = legacy.sidecars?.find((i) => i.disk === disk);
+    if (sidecar) {
+      // TOML has no null: a key the sidecar leaves null is left out (its default is null).
+      images.push(Object.fromEntries(Object.entries({ ...sidecar, tag: e.key, name }).filter(([, v]) => v !== null)));
+    } else {
+      images.push({ tag: e.key, name, disk, boot: "disk" });
+      if (legacy.sidecars !== undefined) {
+        warnings.push(`${node.file}: image '${e.key}': no sidecar in ${imageDirectory} describes ${disk}; it boots from its disk with the default sizes (512 MiB)`);
+      }
+    }
+  }
+  if (legacy.sidecars === undefined && images.length > 0) {
+    warnings.push(`${node.file}: [General] imageDirectory ${imageDirectory} is not on this machine: the images boot from their disks with the default sizes; check [[images]] in server.toml`);
+  }
 
   const hosts = entries(common, "PhysicalHostsPool").map((e) => {
     if (!/^\d+$/.test(e.value) || !Number.isSafeInteger(Number(e.value))) {
@@ -129,8 +161,12 @@ function hostnamePool(common: IniFile): { name: string; extra: string; mac: stri
   }
   let next = 0;
   return given.map((e, i) => {
-    if (!isValidHostname(e.key)) {
-      throw new ConfigError(common.file, `[VirtualHostsPool] ${printable(e.rawKey)} (line ${e.line})`, "not a hostname: use letters, digits and '-' (a single DNS label)");
+    if (!isPoolHostname(e.key.toLowerCase())) {
+      throw new ConfigError(
+        common.file,
+        `[VirtualHostsPool] ${printable(e.rawKey)} (line ${e.line})`,
+        "not a hostname: use labels of letters, digits and '-', such as vm-19 or ctb-generic-19.cern.ch",
+      );
     }
     let mac = isMac(e.value) ? e.value.toLowerCase() : undefined;
     // A locally administered MAC (QEMU's 52:54:00 prefix), numbered from the entry's index and skipping any
@@ -175,6 +211,11 @@ function nodeConfig(legacy: LegacyConfig, hosts: { name: string; token: string }
     if (node.sections.has(section)) warnings.push(`${node.file}: [${section}] dropped (${what}): a Xen setting vgrid does not use`);
   }
   return config;
+}
+
+/** A word for a shell, in single quotes, for a command the operator may paste. */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 function entries(ini: IniFile, section: string): IniEntry[] {

@@ -9,6 +9,11 @@ export const IMAGE_TAG_PATTERN = "^[a-z0-9][a-z0-9._-]{0,63}$";
 export const HOST_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$";
 /** One RFC 1123 label: a guest's own hostname. */
 export const HOSTNAME_LABEL_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+/**
+ * A name of the hostname pool: one label (`vm-003`) or a fully qualified name of labels
+ * (`ctb-generic-19.cern.ch`), as the seed's pool had them; at most 253 characters.
+ */
+export const POOL_HOSTNAME_PATTERN = "^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$";
 /** A MAC address as six lowercase hex pairs. */
 export const MAC_PATTERN = "^([0-9a-f]{2}:){5}[0-9a-f]{2}$";
 /** A file name in a node's image directory: never a path. */
@@ -17,6 +22,7 @@ export const FILE_NAME_PATTERN = "^(?!\\.{1,2}$)[^/\\\\\\u0000-\\u001f\\u007f]+$
 const IMAGE_TAG = new RegExp(IMAGE_TAG_PATTERN);
 const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
 const HOSTNAME_LABEL = new RegExp(HOSTNAME_LABEL_PATTERN, "i");
+const POOL_HOSTNAME = new RegExp(POOL_HOSTNAME_PATTERN);
 const MAC = new RegExp(MAC_PATTERN, "i");
 
 export function isImageTag(tag: string): boolean {
@@ -43,9 +49,19 @@ export function normalizeUsername(raw: string): string {
   return name;
 }
 
-/** A hostname of the pool: an RFC 1123 label, so that it is safe in a guest, a path and a template. */
+/** A guest's own hostname: an RFC 1123 label, so that it is safe in a guest, a path and a template. */
 export function isValidHostname(name: string): boolean {
   return HOSTNAME_LABEL.test(name);
+}
+
+/** A name the hostname pool may hold: a label, or a fully qualified name (lowercase). */
+export function isPoolHostname(name: string): boolean {
+  return POOL_HOSTNAME.test(name);
+}
+
+/** The guest's own hostname of a pool name: its first label (`ctb-generic-19` of `ctb-generic-19.cern.ch`). */
+export function guestHostname(poolName: string): string {
+  return poolName.split(".")[0]!;
 }
 
 /** The VM's unique machine name (the seed's ${machinename}), derived from its id and nothing else. */

@@ -5,7 +5,7 @@ import { dirname, resolve } from "node:path";
 import { Type, type Static } from "typebox";
 import { ConfigError } from "../core/errors.js";
 import { ImageEntrySchema, imageEntryProblem, type ImageEntry } from "../core/image.js";
-import { HOSTNAME_LABEL_PATTERN, HOST_NAME_PATTERN, MAC_PATTERN, normalizeUsername } from "../core/names.js";
+import { HOST_NAME_PATTERN, MAC_PATTERN, POOL_HOSTNAME_PATTERN, normalizeUsername } from "../core/names.js";
 import { nodeSecretProblem } from "../core/node-secret.js";
 import { readToml, validateConfig } from "../core/toml-config.js";
 
@@ -23,7 +23,7 @@ const HostSchema = Type.Object(
 
 const HostnameSchema = Type.Object(
   {
-    name: Type.String({ pattern: HOSTNAME_LABEL_PATTERN }),
+    name: Type.String({ pattern: POOL_HOSTNAME_PATTERN }),
     extra: Type.String({ default: "" }),
     mac: Type.String({ pattern: MAC_PATTERN }),
   },

@@ -1,8 +1,10 @@
 // `vgrid config import-legacy`: reads a VGrid installation's three .cfg files and writes server.toml and
 // node.toml beside each other, never over existing ones (they hold node tokens, hence mode 0600).
 
+import { existsSync } from "node:fs";
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readImageSidecars, type ImageEntry } from "../../core/image.js";
 import { parseLegacyIni, type IniFile } from "../../core/legacy-ini.js";
 import { parseCommand } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
@@ -22,11 +24,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const node = required("--node", "node.cfg", values.node);
   const out = required("--out", "DIR", values.out);
 
+  const nodeIni = await readIni(node);
   const imported = importLegacyConfig({
     common: await readIni(common),
     server: await readIni(server),
-    node: await readIni(node),
+    node: nodeIni,
     nodeName: values["node-name"],
+    sidecars: await imageDirectorySidecars(nodeIni),
   });
 
   await mkdir(out, { recursive: true });
@@ -39,6 +43,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   io.out(serverFile);
   io.out(nodeFile);
   return 0;
+}
+
+/** The sidecars in node.cfg's imageDirectory when that directory is on this machine, else undefined. */
+async function imageDirectorySidecars(node: IniFile): Promise<ImageEntry[] | undefined> {
+  const dir = node.sections.get("General")?.entries.find((e) => e.key === "imagedirectory")?.value;
+  if (dir === undefined || dir === "" || !existsSync(dir)) return undefined;
+  return readImageSidecars(dir);
 }
 
 function required(flag: string, what: string, value: string | undefined): string {
