@@ -1,8 +1,6 @@
 // The vgrid command's dispatcher: finds the command module for argv, runs it, and maps its outcome to an exit status.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { repoRoot } from "../core/repo.js";
+import { vgridVersion } from "../core/repo.js";
 import { UsageError, oneLine } from "./errors.js";
 import type { CliIo } from "./output.js";
 
@@ -114,7 +112,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (first === "--version" || first === "version") {
-    io.out(`vgrid ${version()}`);
+    io.out(`vgrid ${vgridVersion()}`);
     return 0;
   }
   if (first.startsWith("-")) return usageError(io, `unknown flag ${first}`);
@@ -147,12 +145,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     else io.err(`vgrid: ${oneLine(err instanceof Error ? err.message : String(err))}`);
     return 1;
   }
-}
-
-/** The package's version, from the checkout's package.json. */
-function version(): string {
-  const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version?: string };
-  return pkg.version ?? "unknown";
 }
 
 /** The candidate closest to `word` by edit distance, if it is close enough to be a typo of it. */

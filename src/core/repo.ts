@@ -1,6 +1,6 @@
 // Where this checkout is: the folder that holds vgrid's package.json, found from the running module.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -17,4 +17,10 @@ export function repoRoot(): string {
 /** Where `make build` puts the images it builds (the tiny one) with their sidecars. */
 export function builtImagesDir(): string {
   return join(repoRoot(), "images", "build");
+}
+
+/** vgrid's version, as its package.json says. */
+export function vgridVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version?: string };
+  return pkg.version ?? "unknown";
 }

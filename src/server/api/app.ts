@@ -4,6 +4,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { vgridVersion } from "../../core/repo.js";
 import type { ServerContext } from "../context.js";
 import { authenticate } from "./auth.js";
 import { problem, sendProblem, toProblem } from "./problems.js";
@@ -65,7 +66,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
 
   await app.register(swagger, {
     openapi: {
-      info: { title: "vgrid", version: "0.1.0", description: "Self-service virtual machines on a cluster of hypervisors" },
+      info: { title: "vgrid", version: vgridVersion(), description: "Self-service virtual machines on a cluster of hypervisors" },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
     },
