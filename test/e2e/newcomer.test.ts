@@ -1,0 +1,169 @@
+// A newcomer who has only the README: its own commands, read from README.md (never copied here), run
+// as written against a fresh data dir, from `vgrid up` to `vgrid ssh NAME -- hostname` with no terminal,
+// first as the admin (the lines vgrid up prints), then as a user with a key of their own; then the
+// cluster section's two files and commands through a deploy. The test only puts loopback addresses,
+// free ports and temporary paths where the README names hosts and system paths.
+
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import { repoRoot } from "../../src/core/repo.js";
+import { pickFreePort } from "../../src/node/drivers/qemu/ports.js";
+import { Hopeless, eventually, sshKeygen } from "../support/processes.js";
+import { IMAGES, VgridProcess, cleanUp, tempDir } from "../support/vgrid.js";
+
+const exec = promisify(execFile);
+const README = await readFile(join(repoRoot(), "README.md"), "utf8");
+
+/** The fenced block right after `<!-- test: NAME -->` in the README. */
+function block(name: string): string {
+  const at = README.indexOf(`<!-- test: ${name} -->`);
+  assert.ok(at >= 0, `the README marks a block '${name}'`);
+  const fence = /```[a-z]*\n([\s\S]*?)```/.exec(README.slice(at));
+  assert.ok(fence, `a fenced block follows the '${name}' mark`);
+  return fence[1]!;
+}
+
+/** A shell line without its trailing comment (the README explains each line). */
+function withoutComment(line: string): string {
+  return line.replace(/\s+#\s.*$/, "").trim();
+}
+
+let dir: string;
+let checkout: string;
+const processes: VgridProcess[] = [];
+
+before(async () => {
+  dir = await tempDir("newcomer");
+  // The newcomer's checkout: the real bin/ (so `$PWD/bin` on PATH is vgrid), their own data dir.
+  checkout = join(dir, "checkout");
+  await mkdir(checkout);
+  await symlink(join(repoRoot(), "bin"), join(checkout, "bin"));
+});
+
+after(async () => {
+  for (const proc of processes.reverse()) await proc.stop("SIGTERM");
+  await cleanUp(undefined, dir);
+});
+
+/** The environment of a person at a shell: their own HOME and the machine's PATH, nothing of ours. */
+function personEnv(home: string): NodeJS.ProcessEnv {
+  return { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" };
+}
+
+/** Runs `lines` one by one as a person would type them; `export` lines carry on; NAME is filled in from deploy. */
+async function type(lines: string[], env: NodeJS.ProcessEnv, replace: (line: string) => string = (l) => l): Promise<{ name: string; outputs: string[] }> {
+  let environment = { ...env };
+  let name = "";
+  const outputs: string[] = [];
+  for (const raw of lines.map(withoutComment).filter((l) => l.length > 0)) {
+    if (/\bNAME\b/.test(raw) && name === "") assert.fail(`'${raw}' names a VM before any was deployed`);
+    const line = replace(raw).replaceAll("NAME", name);
+    if (line.startsWith("export ")) {
+      const { stdout } = await exec("bash", ["-euc", `${line}\nenv -0`], { cwd: checkout, env: environment, timeout: 120_000 });
+      environment = Object.fromEntries(stdout.split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+      continue;
+    }
+    // stdin is not a terminal: nothing may wait for an answer at a prompt.
+    const { stdout } = await exec("bash", ["-euc", line], { cwd: checkout, env: environment, timeout: 600_000 }).catch(
+      (err: { stdout: string; stderr: string; code: number }) => {
+        throw new Error(`'${line}' failed (${err.code}):\n${err.stdout}${err.stderr}`);
+      },
+    );
+    outputs.push(stdout);
+    const deployed = /^deployed (\S+) /m.exec(stdout);
+    if (deployed) name = deployed[1]!;
+  }
+  return { name, outputs };
+}
+
+test("the README's first hour works as written: vgrid up's lines as the admin, then a user with a new key", async () => {
+  const port = await pickFreePort("127.0.0.1");
+  const url = `http://127.0.0.1:${port}`;
+  const adminHome = join(dir, "admin-home");
+  await mkdir(join(adminHome, ".ssh"), { recursive: true, mode: 0o700 });
+  await sshKeygen(join(adminHome, ".ssh"), "id_ed25519");
+
+  // make demo runs `bin/vgrid up` in the checkout; here on a free port.
+  const up = new VgridProcess(
+    spawn(join(checkout, "bin", "vgrid"), ["up", "--listen", `127.0.0.1:${port}`], { cwd: checkout, env: personEnv(adminHome), stdio: ["ignore", "pipe", "pipe"] }),
+  );
+  processes.push(up);
+  await eventually("vgrid up to print what to type", 120_000, async () => {
+    if (!up.running) throw new Hopeless(`vgrid up exited: ${up.output}`);
+    return up.output.includes("API docs:") ? true : undefined;
+  }, 200);
+  const printed = up.output.split("\n");
+  const from = printed.findIndex((l) => l.startsWith("Log in from a shell as the admin with:"));
+  assert.ok(from >= 0, up.output);
+  const adminLines: string[] = [];
+  for (const line of printed.slice(from + 1)) {
+    if (!line.startsWith("  ")) break;
+    adminLines.push(line.trim());
+  }
+  assert.ok(adminLines.some((l) => l.startsWith("vgrid deploy")), `vgrid up says how to deploy: ${adminLines.join(" | ")}`);
+  assert.ok(up.output.includes(join(adminHome, ".ssh", "id_ed25519.pub")), "vgrid up says whose keys the admin's VMs take");
+
+  const admin = await type(adminLines, personEnv(adminHome));
+  assert.ok(admin.name, `deploy printed the VM's name: ${admin.outputs.join("")}`);
+  assert.equal(admin.outputs.at(-1)?.trim(), admin.name.split(".")[0], "vgrid ssh NAME -- hostname answers with the VM's hostname");
+
+  // A user with no key yet, following the README's user section.
+  const aliceHome = join(dir, "alice-home");
+  await mkdir(aliceHome, { mode: 0o700 });
+  const alice = await type(block("newcomer").split("\n"), personEnv(aliceHome), (l) => l.replaceAll("http://127.0.0.1:8080", url));
+  assert.ok(alice.name && alice.name !== admin.name, `alice got a VM of her own: ${alice.name}`);
+  const hostnameOut = alice.outputs.find((o, i) => i > 0 && o.trim() === alice.name.split(".")[0]);
+  assert.ok(hostnameOut, `vgrid ssh NAME -- hostname printed ${alice.name}: ${JSON.stringify(alice.outputs)}`);
+  assert.match(alice.outputs.join(""), new RegExp(`${alice.name}.*terminating`), "vgrid terminate NAME says so");
+});
+
+test("the README's cluster section: its server.toml and node.toml, as written but for hosts and paths, run a VM", async () => {
+  const port = await pickFreePort("127.0.0.1");
+  const images = join(dir, "images");
+  await mkdir(images);
+  for (const f of ["tiny.qcow2", "tiny.vmlinuz", "tiny.initrd", "tiny.json"]) await copyFile(join(IMAGES, f), join(images, f));
+  const serverToml = block("server.toml")
+    .replace('host = "0.0.0.0"', 'host = "127.0.0.1"')
+    .replace("port = 8080", `port = ${port}`)
+    .replace('"/var/lib/vgrid/vgrid.db"', JSON.stringify(join(dir, "vgrid.db")));
+  const nodeToml = block("node.toml")
+    .replace('"http://vgrid.example.org:8080"', JSON.stringify(`http://127.0.0.1:${port}`))
+    .replace('"/var/lib/vgrid/node"', JSON.stringify(join(dir, "node")))
+    .replace('"/var/lib/vgrid/images"', JSON.stringify(images))
+    .replace('sshBind = "0.0.0.0"', 'sshBind = "127.0.0.1"')
+    .replace('"hv1.example.org"', '"127.0.0.1"');
+  await writeFile(join(checkout, "server.toml"), serverToml);
+  await writeFile(join(checkout, "node.toml"), nodeToml);
+
+  const home = join(dir, "operator-home");
+  await mkdir(join(home, ".ssh"), { recursive: true, mode: 0o700 });
+  await sshKeygen(join(home, ".ssh"), "id_ed25519");
+  const env = { ...personEnv(home), PATH: `${join(checkout, "bin")}:${process.env.PATH ?? ""}` };
+  const commands = block("cluster").split("\n").map(withoutComment).filter(Boolean);
+  assert.deepEqual(commands.map((c) => c.split(" ").slice(0, 3).join(" ")), ["vgrid server --config", "vgrid token create", "vgrid node --config"]);
+  const [serverLine, tokenLine, nodeLine] = commands as [string, string, string];
+
+  const server = new VgridProcess(spawn("bash", ["-c", `exec ${serverLine}`], { cwd: checkout, env, stdio: ["ignore", "pipe", "pipe"] }));
+  processes.push(server);
+  await eventually("vgrid server to listen", 60_000, async () => {
+    if (!server.running) throw new Hopeless(`vgrid server exited: ${server.output}`);
+    return server.output.includes("listening on") ? true : undefined;
+  }, 200);
+  assert.match(server.output, /no one can log in yet: .*vgrid token create --user NAME --admin --config/, "it says how to mint the first token");
+  const { stdout } = await exec("bash", ["-euc", tokenLine], { cwd: checkout, env });
+  const token = stdout.trim().split("\n").at(-1)!;
+  const node = new VgridProcess(spawn("bash", ["-c", `exec ${nodeLine}`], { cwd: checkout, env, stdio: ["ignore", "pipe", "pipe"] }));
+  processes.push(node);
+
+  const user = { ...env, VGRID_URL: `http://127.0.0.1:${port}`, VGRID_TOKEN: token };
+  const { outputs, name } = await type(
+    [`vgrid keys add ${join(home, ".ssh", "id_ed25519.pub")}`, "vgrid deploy tiny --wait", "vgrid ssh NAME -- hostname", "vgrid terminate NAME"],
+    user,
+  );
+  assert.ok(name, outputs.join(""));
+  assert.equal(outputs[2]?.trim(), name.split(".")[0], "the cluster's VM answers ssh with its hostname");
+});
