@@ -2,13 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Vm } from "../core/api.js";
 import { Failure } from "./errors.js";
+import { sampleVm } from "../../test/support/fixtures.js";
 import { resolveVm } from "./resolve-vm.js";
 
 function vm(id: string, name: string, state: Vm["state"] = "running"): Vm {
-  return {
-    id, name, owner: "alice", image: "tiny", host: "local", state, responding: true, lastSeenAt: null, memoryMiB: 256,
-    cpus: 1, createdAt: "2030-01-01T00:00:00Z", expiresAt: null, ssh: null, ip: null, mac: null, error: null,
-  };
+  return sampleVm({ id, name, state, responding: true });
 }
 
 const live = [vm("8a9749eb-0000-4000-8000-000000000001", "vm-001"), vm("8a97aaaa-0000-4000-8000-000000000002", "vm-002")];

@@ -3,29 +3,10 @@ import assert from "node:assert/strict";
 import type { Vm } from "../core/api.js";
 import { ConnectionError } from "./client.js";
 import { Failure } from "./errors.js";
+import { sampleVm } from "../../test/support/fixtures.js";
 import { waitUntilReady } from "./wait.js";
 
-function vm(fields: Partial<Vm>): Vm {
-  return {
-    id: "7f3c0000-0000-4000-8000-000000000001",
-    name: "vm-003",
-    owner: "alice",
-    image: "tiny",
-    host: "local",
-    state: "pending",
-    responding: false,
-    lastSeenAt: null,
-    memoryMiB: 256,
-    cpus: 1,
-    createdAt: "2030-01-01T12:00:00Z",
-    expiresAt: null,
-    ssh: null,
-    ip: null,
-    mac: null,
-    error: null,
-    ...fields,
-  };
-}
+const vm = (fields: Partial<Vm>): Vm => sampleVm(fields);
 
 /** A fake GET /vms/{id}: answers the scripted steps in turn (an Error is thrown), then repeats the last. */
 function scripted(steps: (Vm | Error)[]) {

@@ -13,6 +13,16 @@ export const SshEndpointSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const SshHostKeySchema = Type.Object(
+  {
+    type: Type.String(),
+    key: Type.String({ description: "the key's base64 blob, as in a known_hosts line" }),
+    fingerprint: Type.String({ description: "as ssh-keygen -l prints it: SHA256:..." }),
+  },
+  { additionalProperties: false },
+);
+export type SshHostKey = Static<typeof SshHostKeySchema>;
+
 export const VmSchema = Type.Object(
   {
     id: Type.String(),
@@ -34,6 +44,8 @@ export const VmSchema = Type.Object(
     error: Nullable(Type.String()),
     /** For admins only: what the node saw (its paths, QEMU's own words). */
     errorDetail: Type.Optional(Nullable(Type.String())),
+    /** The guest's ssh host keys, read from the guest at its first boot; empty until then. */
+    sshHostKeys: Type.Array(SshHostKeySchema),
   },
   { additionalProperties: false, $id: "Vm" },
 );

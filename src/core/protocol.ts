@@ -33,6 +33,9 @@ export type VmSpec = Static<typeof VmSpecSchema>;
 export const MAX_ERROR_LENGTH = 1000;
 /** The longest diagnostic a node may add for admins (QEMU's last words, paths). */
 export const MAX_DETAIL_LENGTH = 8000;
+/** A guest has a few host keys (ed25519, ecdsa, rsa); an RSA-8192 public key is about 1.4 KB. */
+export const MAX_HOST_KEYS = 8;
+export const MAX_HOST_KEY_LENGTH = 4096;
 /** An IPv4 or IPv6 literal, nothing else. */
 const IP_PATTERN = "^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9a-fA-F:]{2,39})$";
 
@@ -50,6 +53,11 @@ export const VmReportSchema = Type.Object(
     error: Type.Union([Type.String({ maxLength: MAX_ERROR_LENGTH }), Type.Null()]),
     /** What the node saw, for admins only: paths, command lines, QEMU's stderr. */
     detail: Type.Union([Type.String({ maxLength: MAX_DETAIL_LENGTH }), Type.Null()]),
+    /**
+     * The guest's ssh host keys as it printed them at its first boot (`type base64`), once the node has
+     * read them; the server keeps the first ones it hears of and never changes them after.
+     */
+    sshHostKeys: Type.Optional(Type.Array(Type.String({ maxLength: MAX_HOST_KEY_LENGTH }), { maxItems: MAX_HOST_KEYS })),
   },
   { additionalProperties: false },
 );

@@ -5,12 +5,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Vm } from "../../src/core/api.js";
+import { sampleVm } from "../support/fixtures.js";
 
 const repoRoot = path.resolve(import.meta.dirname, "../../..");
 const vgrid = path.join(repoRoot, "bin", "vgrid");
@@ -24,26 +25,20 @@ const vms = new Map<string, Vm>();
 const TINY = { tag: "tiny", name: "Tiny test image", minMemoryMiB: 64, maxMemoryMiB: 1024, defaultMemoryMiB: 128, maxCpus: 2, boot: "direct" };
 const requests: { method: string; path: string; body: unknown; auth: string | undefined }[] = [];
 
+const HOST_KEY = {
+  type: "ssh-ed25519",
+  key: "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+  fingerprint: "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU",
+};
+
 function makeVm(id: string, fields: Partial<Vm>): Vm {
-  return {
+  return sampleVm({
     id,
     name: "vm-001",
-    owner: "alice",
-    image: "tiny",
-    host: "local",
-    state: "pending",
-    responding: false,
-    lastSeenAt: null,
-    memoryMiB: 256,
-    cpus: 1,
     createdAt: new Date().toISOString(),
     expiresAt: new Date(Date.now() + 4 * 3600_000).toISOString(),
-    ssh: null,
-    ip: null,
-    mac: null,
-    error: null,
     ...fields,
-  };
+  });
 }
 
 /** A new VM goes one step further at each GET, as a node would move it along. */
@@ -132,6 +127,7 @@ before(async () => {
       responding: true,
       ssh: { host: "127.0.0.1", port: 2299, user: "root" },
       expiresAt: new Date(Date.now() + 150 * 60_000).toISOString(),
+      sshHostKeys: [HOST_KEY],
     }),
   );
   server = createServer((req, res) => void handle(req, res));
@@ -201,7 +197,8 @@ test("show prints the VM's fields and how to connect", async () => {
   const { status, stdout } = await runVgrid(["show", RUNNING_ID]);
   assert.equal(status, 0);
   assert.match(stdout, /^state\s+running$/m);
-  assert.match(stdout, new RegExp(`^ssh\\s+vgrid ssh ${RUNNING_ID}\\s+\\(or: ssh -p 2299 root@127\\.0\\.0\\.1\\)$`, "m"));
+  assert.match(stdout, /^ssh\s+vgrid ssh vm-001\s+\(or: ssh -p 2299 root@127\.0\.0\.1\)$/m);
+  assert.match(stdout, /^host keys\s+SHA256:\+DiY3wvvV6TuJJhbpZisF\/zLDA0zPMSvHdkr4UvCOqU \(ssh-ed25519\)$/m);
 });
 
 test("images --json prints the catalog as a JSON array", async () => {
@@ -258,15 +255,21 @@ test("ssh ID -- echo hi runs VGRID_SSH with the VM's port, alias, user and host,
   await chmod(fakeSsh, 0o755);
   const { status, stdout, stderr } = await runVgrid(["ssh", RUNNING_ID, "--", "echo", "hi"], { VGRID_SSH: fakeSsh });
   assert.equal(status, 3, stderr);
+  const knownHosts = path.join(scratch, ".config", "vgrid", "known_hosts");
   assert.deepEqual(lines(stdout), [
     "-p",
     "2299",
     "-o",
     `HostKeyAlias=vgrid-${RUNNING_ID}`,
+    "-o",
+    `UserKnownHostsFile=${knownHosts}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
     "-l",
     "root",
     "127.0.0.1",
     "echo",
     "hi",
   ]);
+  assert.equal(await readFile(knownHosts, "utf8"), `vgrid-${RUNNING_ID} ${HOST_KEY.type} ${HOST_KEY.key}\n`, "the VM's host key, known before ssh connects");
 });

@@ -2,49 +2,49 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Vm } from "../../core/api.js";
 import { Failure } from "../errors.js";
-import { buildSshArgv, splitAtDashes } from "./ssh.js";
+import { sampleVm } from "../../../test/support/fixtures.js";
+import { buildSshArgv, splitAtDashes, withHostKeys } from "./ssh.js";
 
-const running: Vm = {
-  id: "7f3c0000-0000-4000-8000-000000000001",
+const running: Vm = sampleVm({
   name: "vm-003",
-  owner: "alice",
-  image: "tiny",
-  host: "local",
   state: "running",
   responding: true,
-  lastSeenAt: null,
-  memoryMiB: 256,
-  cpus: 1,
-  createdAt: "2030-01-01T12:00:00Z",
-  expiresAt: null,
   ssh: { host: "127.0.0.1", port: 2222, user: "root" },
-  ip: null,
-  mac: null,
-  error: null,
-};
+});
 
-test("buildSshArgv pins the host key to the VM id and puts the extra words after the host", () => {
-  assert.deepEqual(buildSshArgv(running, ["uname", "-a"]), [
-    "-p",
-    "2222",
-    "-o",
-    "HostKeyAlias=vgrid-7f3c0000-0000-4000-8000-000000000001",
-    "-l",
-    "root",
+const setup = { knownHosts: "/home/alice/.config/vgrid/known_hosts", identities: [] };
+const key = { type: "ssh-ed25519", key: "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl", fingerprint: "SHA256:x" };
+
+test("buildSshArgv pins the VM's known host key to its id, strictly, and puts the extra words after the host", () => {
+  assert.deepEqual(buildSshArgv({ ...running, sshHostKeys: [key] }, ["uname", "-a"], { ...setup, identities: ["/home/alice/lab_key"] }), [
+    "-p", "2222",
+    "-o", "HostKeyAlias=vgrid-7f3c0000-0000-4000-8000-000000000001",
+    "-o", "UserKnownHostsFile=/home/alice/.config/vgrid/known_hosts",
+    "-o", "StrictHostKeyChecking=yes",
+    "-i", "/home/alice/lab_key",
+    "-l", "root",
     "127.0.0.1",
-    "uname",
-    "-a",
+    "uname", "-a",
   ]);
+  assert.ok(buildSshArgv(running, [], setup).includes("StrictHostKeyChecking=accept-new"), "a VM whose keys are not known yet: the first is taken");
 });
 
 test("buildSshArgv passes shell metacharacters through untouched, as single arguments", () => {
-  const argv = buildSshArgv(running, ["echo $HOME; rm -rf /"]);
+  const argv = buildSshArgv(running, ["echo $HOME; rm -rf /"], setup);
   assert.equal(argv.at(-1), "echo $HOME; rm -rf /");
-  assert.equal(argv.length, 8);
+  assert.equal(argv.filter((a) => a.includes("rm -rf")).length, 1);
+});
+
+test("the VM's lines in vgrid's known_hosts are replaced by its keys; other VMs' lines stay", () => {
+  const before = "vgrid-other ssh-ed25519 AAAAother\nvgrid-7f3c0000-0000-4000-8000-000000000001 ssh-ed25519 AAAAold\n";
+  assert.equal(
+    withHostKeys(before, { ...running, sshHostKeys: [key] }),
+    `vgrid-other ssh-ed25519 AAAAother\nvgrid-7f3c0000-0000-4000-8000-000000000001 ssh-ed25519 ${key.key}\n`,
+  );
 });
 
 test("buildSshArgv refuses a VM without an ssh endpoint, naming its state", () => {
-  assert.throws(() => buildSshArgv({ ...running, state: "provisioning", ssh: null }, []), (err: unknown) => {
+  assert.throws(() => buildSshArgv({ ...running, state: "provisioning", ssh: null }, [], setup), (err: unknown) => {
     return err instanceof Failure && err.message.includes("provisioning");
   });
 });
@@ -66,6 +66,6 @@ test("buildSshArgv refuses an endpoint that ssh would read as an option", () => 
     { host: "127.0.0.1", port: 22, user: "-oProxyCommand=x" },
     { host: "a b", port: 22, user: "root" },
   ]) {
-    assert.throws(() => buildSshArgv({ ...running, ssh }, []), (e: unknown) => e instanceof Failure && /not a plain host and user/.test(e.message));
+    assert.throws(() => buildSshArgv({ ...running, ssh }, [], setup), (e: unknown) => e instanceof Failure && /not a plain host and user/.test(e.message));
   }
 });

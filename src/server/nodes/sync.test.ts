@@ -5,7 +5,7 @@ import { NODE_TOKEN, startTestServer } from "../../../test/support/server.js";
 import { Hub } from "../events/hub.js";
 import type { VmRow } from "../store/schema.js";
 import { toVm } from "../store/vms.js";
-import { failureAfter } from "./sync.js";
+import { acceptedHostKeys, failureAfter, reportChange } from "./sync.js";
 import type { VmState } from "../../core/vm-state.js";
 
 test("a failure report gives its reason whatever the next state; other reports keep the reason there", () => {
@@ -72,7 +72,7 @@ test("the vm object never shows an ssh host stored before nodes' requests were c
     id: "7f3c0e52-5b7e-4c1a-9d59-0e0a3c6f1b2d", name: "vm-001", owner: "alice", image: "tiny", host: "h1",
     state: "running", responding: 1, last_seen_at: null, memory_mib: 256, cpus: 1,
     created_at: "2025-01-01T00:00:00.000Z", expires_at: null, ssh_port: 2222, ip: null,
-    mac: "52:54:00:00:00:01", error: null, error_detail: null, ssh_keys: "[]", updated_at: "2025-01-01T00:00:00.000Z",
+    mac: "52:54:00:00:00:01", error: null, error_detail: null, ssh_host_keys: null, ssh_keys: "[]", updated_at: "2025-01-01T00:00:00.000Z",
   };
   assert.deepEqual(toVm(row, "127.0.0.1").ssh, { host: "127.0.0.1", port: 2222, user: "root" });
   assert.equal(toVm(row, "-oProxyCommand=touch /tmp/pwned").ssh, null);
@@ -93,4 +93,20 @@ test("a node's long-poll hears a change made between reading what should run and
   assert.equal(await Promise.race([waiting, stillWaiting()]), "still waiting", "another host's change does not wake it");
   quiet.cancel();
   assert.equal(await waiting, "woken", "cancel ends a wait in progress");
+});
+
+test("the guest's host keys: only well-formed public keys are kept, and the first ones heard stay", () => {
+  const good = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl root@vm-001";
+  assert.equal(acceptedHostKeys(undefined), null);
+  assert.equal(acceptedHostKeys(["not a key", "ssh-ed25519 AAAAbroken"]), null);
+  assert.equal(acceptedHostKeys([good, "junk", good]), JSON.stringify([good.split(" ").slice(0, 2).join(" ")]));
+
+  const row = { id: "7f3c0e52-5b7e-4c1a-9d59-0e0a3c6f1b2d", state: "running", responding: 1, ssh_port: 2222, ip: null, error: null, error_detail: null, ssh_host_keys: null };
+  const report = { id: row.id, state: "running" as const, responding: true, sshPort: 2222, ip: null, error: null, detail: null };
+  const first = reportChange(row, { ...report, sshHostKeys: [good] });
+  assert.equal(first?.ssh_host_keys, acceptedHostKeys([good]));
+  const other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPu+J94u5BKW0y/4b6omwoXPOg1QBPuEokeK2KR4V4BI evil";
+  assert.notEqual(acceptedHostKeys([other]), null, "the other key is a real one");
+  const later = reportChange({ ...row, ssh_host_keys: first?.ssh_host_keys ?? null }, { ...report, sshHostKeys: [other] });
+  assert.equal(later, undefined, "keys printed later (by whoever holds the console) change nothing");
 });

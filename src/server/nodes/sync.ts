@@ -4,6 +4,7 @@
 import { Forbidden } from "../../core/errors.js";
 import { machineName } from "../../core/names.js";
 import type { SyncRequest, SyncResponse, VmReport, VmSpec } from "../../core/protocol.js";
+import { parseSshPublicKey } from "../../core/ssh-keys.js";
 import { desiredOf, nextState, type VmState } from "../../core/vm-state.js";
 import type { ServerContext } from "../context.js";
 import type { DbOrTx } from "../store/db.js";
@@ -73,6 +74,7 @@ export function reportChange(row: ReportedVmRow, report: VmReport) {
     ip: state === "terminated" ? null : (report.ip ?? row.ip),
     error: failure.error,
     error_detail: failure.detail,
+    ssh_host_keys: row.ssh_host_keys ?? acceptedHostKeys(report.sshHostKeys),
   };
   const same =
     update.state === row.state &&
@@ -80,8 +82,27 @@ export function reportChange(row: ReportedVmRow, report: VmReport) {
     update.ssh_port === row.ssh_port &&
     update.ip === row.ip &&
     update.error === row.error &&
-    update.error_detail === row.error_detail;
+    update.error_detail === row.error_detail &&
+    update.ssh_host_keys === row.ssh_host_keys;
   return same ? undefined : update;
+}
+
+/**
+ * The guest's host keys as the store keeps them (JSON of `type base64`), from what the node read of the
+ * guest: only well-formed public keys of the allowed types, their comments dropped; null when none.
+ * The first keys heard are kept for good (the caller never replaces them), so a guest's later console
+ * output cannot change what `vgrid ssh` trusts.
+ */
+export function acceptedHostKeys(reported: readonly string[] | undefined): string | null {
+  const keys: string[] = [];
+  for (const line of reported ?? []) {
+    try {
+      keys.push(parseSshPublicKey(line, keys.length).split(" ").slice(0, 2).join(" "));
+    } catch {
+      // a line that is not a public key is not trusted as one
+    }
+  }
+  return keys.length === 0 ? null : JSON.stringify([...new Set(keys)]);
 }
 
 /**

@@ -93,7 +93,7 @@ const migrations: Record<string, Migration> = {
   },
   // The config file is the truth: what server.toml stops naming is marked removed rather than kept as if
   // listed; admins from the file are told apart from those promoted in the store. Node facts and an
-  // admin-only diagnostic beside the owner's error.
+  // admin-only diagnostic beside the owner's error; the guest's ssh host keys.
   "2026-12-01T00-config-truth": {
     async up(db: Kysely<any>) {
       await db.schema.alterTable("hosts").addColumn("removed_at", "text").execute();
@@ -106,6 +106,7 @@ const migrations: Record<string, Migration> = {
       // file's, so that the next start keeps exactly the admins server.toml lists.
       await db.updateTable("users").set({ config_admin: sql`admin`, admin: 0 }).execute();
       await db.schema.alterTable("vms").addColumn("error_detail", "text").execute();
+      await db.schema.alterTable("vms").addColumn("ssh_host_keys", "text").execute();
       await db.schema.alterTable("audit").addColumn("detail", "text").execute();
     },
   },

@@ -93,6 +93,8 @@ export interface VmTable {
   error: string | null;
   /** What the node saw, for admins only. */
   error_detail: string | null;
+  /** JSON array of the guest's ssh host keys (`type base64`), as first reported; null until then. */
+  ssh_host_keys: string | null;
   /** JSON array of the keys given to the VM at deploy time. */
   ssh_keys: string;
   updated_at: string;

@@ -1,7 +1,8 @@
 // VM rows: read as the API's vm object, written by the VM service and the node protocol.
 
 import type { Updateable } from "kysely";
-import type { Vm } from "../../core/api.js";
+import type { SshHostKey, Vm } from "../../core/api.js";
+import { sshFingerprint } from "../../core/ssh-keys.js";
 import { isSafeSshHost } from "../../core/protocol.js";
 import { HOLDING_STATES, type VmState } from "../../core/vm-state.js";
 import type { DbOrTx } from "./db.js";
@@ -36,7 +37,16 @@ export function toVm(row: VmRow, sshHost: string | null): Vm {
     mac: row.mac,
     error: row.error,
     errorDetail: row.error_detail,
+    sshHostKeys: hostKeys(row.ssh_host_keys),
   };
+}
+
+function hostKeys(json: string | null): SshHostKey[] {
+  const keys = json === null ? [] : (JSON.parse(json) as string[]);
+  return keys.map((line) => {
+    const [type = "", key = ""] = line.split(" ");
+    return { type, key, fingerprint: sshFingerprint(line) };
+  });
 }
 
 function selectVmsWithHost(db: DbOrTx) {
@@ -96,7 +106,7 @@ export async function vmsOnHost(db: DbOrTx, host: string, ids: readonly string[]
   if (ids.length === 0) return [];
   return db
     .selectFrom("vms")
-    .select(["id", "state", "responding", "ssh_port", "ip", "error", "error_detail"])
+    .select(["id", "state", "responding", "ssh_port", "ip", "error", "error_detail", "ssh_host_keys"])
     .where("host", "=", host)
     .where("id", "in", ids)
     .execute();

@@ -113,6 +113,7 @@ export async function deployVm(ctx: ServerContext, actor: Actor, request: Deploy
       mac: hostname.mac,
       error: null,
       error_detail: null,
+      ssh_host_keys: null,
       ssh_keys: JSON.stringify(sshKeys),
       updated_at: at,
     });
