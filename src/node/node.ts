@@ -30,9 +30,10 @@ export function hostResources(): { memoryMiB: number; cpus: number } {
 }
 
 export function startNode(opts: NodeOptions): RunningNode {
-  // The KVM probe takes up to a few seconds: run it now, not in the first user's deploy.
-  void detectAccel({ log: opts.log });
+  // The KVM probe takes up to a few seconds: run it once now, not in the first user's deploy.
+  const accel = detectAccel({ log: opts.log });
   const driver = new QemuDriver({
+    accel,
     stateDir: opts.stateDir,
     imageDirectory: opts.imageDirectory,
     sshBind: opts.sshBind,

@@ -13,7 +13,6 @@ import type { VmSpec } from "../../../core/protocol.js";
 import { kernelCmdlineEscape, renderTemplate, templateVarsFor } from "../../../core/template.js";
 import { renderSeedFiles, writeSeedIso } from "../../cloudinit/seed.js";
 import type { Driver, VmObservation } from "../driver.js";
-import { detectAccel } from "./accel.js";
 import { buildQemuArgs, type Accel, type DirectBoot } from "./args.js";
 import {
   fileExists,
@@ -45,8 +44,11 @@ export interface QemuDriverOptions {
   imageDirectory: string;
   /** The IPv4 address forwarded ssh ports listen on (127.0.0.1 keeps VMs reachable from this node only). */
   sshBind: string;
-  /** Skips the KVM probe when the operator knows. */
-  accel?: Accel;
+  /**
+   * KVM or TCG: the node probes once at start (accel.ts) and hands every driver the same answer, a
+   * promise so that the probe's few seconds overlap the first sync rather than the first deploy.
+   */
+  accel: Accel | Promise<Accel>;
   log: (msg: string, fields?: Record<string, unknown>) => void;
   /** How long stop() lets the guest power down before quitting QEMU; a busybox guest ignores ACPI. */
   powerdownTimeoutMs?: number;
@@ -182,7 +184,7 @@ export class QemuDriver implements Driver {
         throw new Error(`VM ${spec.id} has no ${path.basename(file)} on this node: create() makes it before start()`);
       }
     }
-    const accel = this.opts.accel ?? (await detectAccel({ log: this.opts.log }));
+    const accel = await this.opts.accel;
     const boot = this.directBoot(spec);
     for (let attempt = 1; ; attempt++) {
       const port = await pickFreePort(this.opts.sshBind);
