@@ -1,6 +1,7 @@
-// The agent's decisions, each a short story against the REAL in-process server (Fastify app, SQLite
-// file, node protocol): what it retries, what it never fails, restarts or reports, what it deletes and
-// when. The hypervisor is the sim driver, whose faults each story scripts; QEMU itself is tested in test/integration and test/e2e.
+// The agent's decisions, each a short story against a REAL server run as a process of its own
+// (`vgrid server`), reached only over HTTP as nodes and users reach it: the node protocol, the REST API
+// and the event stream. The hypervisor is the sim driver, whose faults each story scripts; QEMU itself
+// is tested in test/integration and test/e2e.
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -10,7 +11,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { Invalid } from "../core/errors.js";
 import type { Vm } from "../core/api.js";
-import { KEY, NODE_TOKEN, startTestServer, type TestServer } from "../../test/support/server.js";
+import { HOST_TOKEN, PUBLIC_KEY, openEvents, startServerProcess, type EventStream, type ServerProcess } from "../../test/support/server-process.js";
+import { Api } from "../../test/support/vgrid.js";
 import { Agent } from "./agent.js";
 import { SimDriver } from "./drivers/sim/driver.js";
 
@@ -45,42 +47,56 @@ async function waitFor<T>(what: string, story: Story, check: () => Promise<T | u
 }
 
 interface Story {
-  server: TestServer;
-  url: string;
-  token: string;
+  server: ServerProcess;
   logs: string[];
   /** Starts an agent on `driver` against `serverUrl` (the story's server unless told); stopped after the story. */
   startAgent(driver: SimDriver, serverUrl?: string): Agent;
   /** Ends an agent and checks that it left its driver alone once closed. */
   stopAgent(agent: Agent, stopVms?: boolean): Promise<void>;
+  /** Starts another server process on `port` (one the agent already knows); stopped after the story. */
+  startServerOn(port: number): Promise<ServerProcess>;
+  /** Subscribes to the story's server's events as the user; closed after the story. */
+  events(): Promise<EventStream>;
   deploy(): Promise<Vm>;
   vm(id: string): Promise<Vm>;
   terminate(id: string): Promise<void>;
+  extend(id: string, hours: number): Promise<Vm>;
   /** Waits until the server shows the VM as `matches` says, and returns it. */
   until(what: string, id: string, matches: (vm: Vm) => boolean): Promise<Vm>;
 }
 
+/**
+ * A story's world: its own server process (own port, own database) and the user alice. Everything it
+ * starts is stopped after the story, whether the story passed or not: agents first, then servers.
+ */
 async function story(t: TestContext): Promise<Story> {
-  const server = await startTestServer();
-  const url = await server.app.listen({ host: "127.0.0.1", port: 0 });
-  const token = await server.tokenFor("alice");
   const logs: string[] = [];
   const agents = new Map<Agent, SimDriver>();
-  const api = async <T>(method: "GET" | "POST" | "DELETE", path: string, payload?: object): Promise<T> => {
-    const res = await server.app.inject({ method, url: `/api/v1${path}`, headers: { authorization: `Bearer ${token}` }, payload });
-    assert.ok(res.statusCode < 300, `${method} ${path}: ${res.statusCode} ${res.body}`);
-    return res.json<T>();
+  const cleanups: Array<() => Promise<void>> = [];
+  t.after(async () => {
+    for (const [agent, driver] of agents) {
+      driver.releaseAll();
+      await agent.shutdown(false);
+    }
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  const server = await startServerProcess();
+  cleanups.push(() => server.stop());
+  const token = await server.tokenFor("alice");
+  const api = new Api(server.url, token);
+  const call = async <T>(method: "GET" | "POST" | "DELETE", path: string, body?: object): Promise<T> => {
+    const res = await api.call<T>(method, path, body);
+    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
   };
   const s: Story = {
     server,
-    url,
-    token,
     logs,
-    startAgent(driver, serverUrl = url) {
+    startAgent(driver, serverUrl = server.url) {
       const agent = new Agent({
         serverUrl,
         nodeName: "h1",
-        token: NODE_TOKEN,
+        token: HOST_TOKEN,
         driver,
         sshHost: "127.0.0.1",
         probeHost: "127.0.0.1",
@@ -97,22 +113,26 @@ async function story(t: TestContext): Promise<Story> {
       await agent.shutdown(stopVms);
       assert.deepEqual(driver.misuse, [], "the agent leaves its driver alone once it closes it");
     },
-    deploy: () => api<Vm>("POST", "/vms", { image: "tiny", sshKeys: [KEY] }),
-    vm: (id) => api<Vm>("GET", `/vms/${id}`),
-    terminate: async (id) => void (await api<Vm>("DELETE", `/vms/${id}`)),
+    async startServerOn(port) {
+      const other = await startServerProcess({ port });
+      cleanups.push(() => other.stop());
+      return other;
+    },
+    async events() {
+      const stream = await openEvents(server.url, token);
+      cleanups.push(async () => stream.close());
+      return stream;
+    },
+    deploy: () => call<Vm>("POST", "/vms", { image: "tiny", sshKeys: [PUBLIC_KEY] }),
+    vm: (id) => call<Vm>("GET", `/vms/${id}`),
+    terminate: async (id) => void (await call<Vm>("DELETE", `/vms/${id}`)),
+    extend: (id, hours) => call<Vm>("POST", `/vms/${id}/extend`, { hours }),
     until: (what, id, matches) =>
       waitFor(what, s, async () => {
         const vm = await s.vm(id);
         return matches(vm) ? vm : undefined;
       }),
   };
-  t.after(async () => {
-    for (const [agent, driver] of agents) {
-      driver.releaseAll();
-      await agent.shutdown(false);
-    }
-    await server.close();
-  });
   return s;
 }
 
@@ -176,11 +196,8 @@ test("a running VM adopted by a restarted agent is never reported provisioning",
   await s.until("the VM to run and answer ssh", vm.id, (v) => v.state === "running" && v.responding);
   await s.stopAgent(first);
 
-  const states: string[] = [];
-  const unsubscribe = s.server.ctx.hub.onVm((v) => {
-    if (v.id === vm.id) states.push(v.state);
-  });
-  t.after(unsubscribe);
+  // Every state the server publishes from now on, as any client of its event stream sees it.
+  const events = await s.events();
   // The new agent is slow to look at the VM; meanwhile it syncs, for another VM's sake.
   const again = new SimDriver({ vms: driver.vms, sshPort: bannerPort });
   const release = again.holdInspect(vm.id);
@@ -197,6 +214,10 @@ test("a running VM adopted by a restarted agent is never reported provisioning",
   assert.equal(await online, "online");
   await waitFor("the adopted VM to be probed", s, () => ((again.inspections.get(vm.id) ?? 0) >= 2 ? true : undefined));
   assert.equal((await s.vm(vm.id)).state, "running");
+  // The stream is ordered: once an event published now has arrived, so has every one before it.
+  const marker = await s.extend(other.id, 2);
+  await events.until("the marker event", (v) => v.id === other.id && v.expiresAt === marker.expiresAt);
+  const states = events.vms.filter((v) => v.id === vm.id).map((v) => v.state);
   assert.deepEqual(states.filter((state) => state !== "running"), [], "the server never heard of it as anything but running");
   assert.equal(again.count("start", vm.id), 0, "adopted, not started again");
   await s.stopAgent(restarted);
@@ -244,9 +265,8 @@ test("a VM the server does not know is deleted only once the server has been hea
   assert.equal(driver.count("destroy", orphan), 0);
   assert.ok(driver.vms.has(orphan));
 
-  const reachable = await startTestServer();
-  t.after(() => reachable.close());
-  await reachable.app.listen({ host: "127.0.0.1", port });
+  // A second server process, on the port the agent has been trying all along.
+  await s.startServerOn(port);
   await agent.online();
   await waitFor("the orphan to be deleted", s, () => (driver.vms.has(orphan) ? undefined : true));
   assert.equal(driver.count("destroy", orphan), 1);
@@ -290,7 +310,7 @@ test("an agent refuses, at start, an ssh host that the server would refuse on ev
         new Agent({
           serverUrl: "http://127.0.0.1:1",
           nodeName: "h1",
-          token: NODE_TOKEN,
+          token: HOST_TOKEN,
           driver: new SimDriver(),
           sshHost,
           probeHost: "127.0.0.1",
