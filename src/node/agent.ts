@@ -9,11 +9,11 @@ import { printable } from "../core/names.js";
 import { isSafeSshHost, type SyncResponse, type VmReport, type VmSpec } from "../core/protocol.js";
 import { realClock, type Clock } from "./clock.js";
 import { NOT_LOOKED, decide, isSettled, type Action, type VmSituation } from "./decide.js";
-import { DriverError, detailOf, type Driver, type VmObservation } from "./drivers/driver.js";
-import { LivenessProber, type SshProbe } from "./liveness-prober.js";
-import { adminWords, ownerWords } from "./report-text.js";
+import { DriverError, detailOf, type Driver } from "./drivers/driver.js";
+import { LivenessProber } from "./liveness-prober.js";
 import { ServerLink } from "./server-link.js";
 import { SyncLoop } from "./sync-loop.js";
+import { changeReport, newRecord, reachOf, situationOf, type VmRecord } from "./vm-record.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface AgentOptions {
@@ -31,23 +31,6 @@ export interface AgentOptions {
   pollWaitSeconds?: number;
   /** Time and timers; the real ones unless a test moves time itself. */
   clock?: Clock;
-  /** How the prober asks a guest's ssh; the banner read of liveness.ts unless told. */
-  probe?: SshProbe;
-}
-
-/** One VM as this agent knows it. */
-interface VmRecord {
-  spec: VmSpec;
-  report: VmReport;
-  /**
-   * Whether this run has said anything true of the VM: until then its report is not sent (a VM
-   * adopted after a restart would otherwise read as provisioning on the server meanwhile).
-   */
-  observed: boolean;
-  /** Whether a pass has looked at the VM (reported or not): `online` waits for every first look. */
-  looked: boolean;
-  /** The driver stopped the VM since the server asked for `stopped`. */
-  isStopped: boolean;
 }
 
 /** Stopping every VM at shutdown is bounded, each stop being bounded: a hung driver cannot keep the node up. */
@@ -55,7 +38,6 @@ const SHUTDOWN_STOP_TIMEOUT_MS = 60_000;
 
 export class Agent {
   private readonly vms = new Map<string, VmRecord>();
-  private readonly clock: Clock;
   private readonly link: ServerLink;
   private readonly loop: SyncLoop;
   private readonly queue: WorkQueue;
@@ -72,7 +54,7 @@ export class Agent {
         `ssh host '${printable(opts.sshHost)}' is not a host name or IP address such as node1.example.org or 10.0.0.5`,
       );
     }
-    this.clock = opts.clock ?? realClock;
+    const clock = opts.clock ?? realClock;
     // This agent's own connections to the server, closed by shutdown (see ServerLink for why).
     this.link = new ServerLink(opts.serverUrl, opts.token);
     this.loop = new SyncLoop({
@@ -83,14 +65,14 @@ export class Agent {
         hasLookedAtAll: () => [...this.vms.values()].every((vm) => vm.spec.desired !== "running" || vm.looked),
         apply: (response, sent) => this.apply(response, sent),
       },
-      clock: this.clock,
+      clock,
       log: opts.log,
       ...(opts.pollWaitSeconds === undefined ? {} : { pollWaitSeconds: opts.pollWaitSeconds }),
     });
-    this.queue = new WorkQueue({ clock: this.clock, onRetryDue: () => this.loop.wake() });
+    this.queue = new WorkQueue({ clock, onRetryDue: () => this.loop.wake() });
     this.prober = new LivenessProber({
       driver: opts.driver,
-      clock: this.clock,
+      clock,
       probeHost: opts.probeHost,
       targets: () => [...this.vms.values()].filter((vm) => this.isProbed(vm)).map((vm) => ({ id: vm.spec.id, desired: vm.spec.desired, report: vm.report })),
       isProbed: (id) => this.isProbed(this.vms.get(id)),
@@ -100,7 +82,6 @@ export class Agent {
       },
       log: opts.log,
       signal: this.stopping.signal,
-      ...(opts.probe === undefined ? {} : { probe: opts.probe }),
     });
   }
 
@@ -155,8 +136,7 @@ export class Agent {
     for (const spec of response.vms) {
       const vm = this.vms.get(spec.id);
       if (!vm) {
-        const report: VmReport = { id: spec.id, state: "provisioning", responding: false, sshPort: null, ip: null, error: null, detail: null };
-        const fresh = { spec, report, observed: false, looked: false, isStopped: false };
+        const fresh = newRecord(spec);
         this.vms.set(spec.id, fresh);
         this.queue.enqueue(spec.id, () => this.converge(fresh));
       } else if (vm.spec.desired !== spec.desired) {
@@ -305,15 +285,8 @@ export class Agent {
     }
   }
 
-  private situation(vm: VmRecord, seen: VmObservation | undefined | typeof NOT_LOOKED): VmSituation {
-    const mode = vm.spec.image.kernel === null ? "disk" : "direct";
-    return {
-      desired: vm.spec.desired,
-      reported: vm.observed ? vm.report.state : undefined,
-      isStopped: vm.isStopped,
-      seen,
-      unsupportedBoot: this.opts.driver.capabilities.bootModes.includes(mode) ? null : mode,
-    };
+  private situation(vm: VmRecord, seen: VmSituation["seen"]): VmSituation {
+    return situationOf(vm, seen, this.opts.driver.capabilities);
   }
 
   /** Whether the liveness prober watches the VM now: it runs, should run, and no pass works on it. */
@@ -322,17 +295,6 @@ export class Agent {
   }
 
   private setReport(vm: VmRecord, change: Partial<VmReport>): void {
-    const next = { ...vm.report, ...change };
-    next.error = ownerWords(next.error);
-    next.detail = adminWords(next.detail);
-    if (vm.observed && JSON.stringify(next) === JSON.stringify(vm.report)) return;
-    vm.report = next;
-    vm.observed = true;
-    this.loop.wake();
+    if (changeReport(vm, change)) this.loop.wake();
   }
-}
-
-/** How the VM is reached, as the report says it: the forwarded port, and the guest's own address. */
-function reachOf(seen: VmObservation): Pick<VmReport, "sshPort" | "ip"> {
-  return { sshPort: seen.sshPort, ip: seen.address };
 }
