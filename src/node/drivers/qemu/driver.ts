@@ -64,13 +64,19 @@ export class QemuDriver implements Driver {
 
   async create(spec: VmSpec, signal: AbortSignal): Promise<void> {
     // Everything a user or the catalog can get wrong is checked before the first file is made.
-    const paths = vmPaths(this.opts.stateDir, spec.id);
+    const paths = this.pathsOf(spec.id);
     const { imageDirectory } = this.opts;
     const backing = await requireImageFile(imageDirectory, "disk", spec.image.disk);
     if (spec.image.kernel !== null) await requireImageFile(imageDirectory, "kernel", spec.image.kernel);
     if (spec.image.initrd !== null) await requireImageFile(imageDirectory, "initrd", spec.image.initrd);
     const seed = renderSeedFiles(spec);
-    directBoot(spec, imageDirectory);
+    try {
+      directBoot(spec, imageDirectory);
+    } catch (err) {
+      if (!(err instanceof Invalid && err.field === "template")) throw err;
+      const reason = `the image's kernel command line cannot be made (${err.message}): an administrator must correct the image in the catalog`;
+      throw new DriverError(reason, `VM ${spec.id}: ${err.message}`);
+    }
 
     await this.lock.run(spec.id, () => madeOrSaid("the node could not make the VM's files", async () => {
       signal.throwIfAborted();
@@ -96,21 +102,21 @@ export class QemuDriver implements Driver {
 
   /** Starts what `create` made: the agent owns the order (create, then start); start makes no file. */
   async start(spec: VmSpec, signal: AbortSignal): Promise<VmObservation> {
-    const paths = vmPaths(this.opts.stateDir, spec.id);
+    const paths = this.pathsOf(spec.id);
     return this.lock.run(spec.id, () => this.startLocked(spec, paths, signal));
   }
 
   async stop(id: string, signal: AbortSignal): Promise<void> {
     if (!isVmId(id)) return; // nothing can exist for it
-    const paths = vmPaths(this.opts.stateDir, id);
-    await this.lock.run(id, () => this.stopLocked(id, paths, signal));
+    const paths = this.pathsOf(id);
+    await this.lock.run(id, () => madeOrSaid("the node could not stop the VM", () => this.stopLocked(id, paths, signal)));
   }
 
   async destroy(id: string, signal: AbortSignal): Promise<void> {
     if (!isVmId(id)) return;
-    const paths = vmPaths(this.opts.stateDir, id);
+    const paths = this.pathsOf(id);
     await this.lock.run(id, async () => {
-      await this.stopLocked(id, paths, signal);
+      await madeOrSaid("its QEMU could not be stopped", () => this.stopLocked(id, paths, signal));
       if (!(await fileExists(paths.dir))) return;
       await madeOrSaid("the VM's files could not be deleted from the node", () => rm(paths.dir, { recursive: true, force: true }));
       this.opts.log("vm files deleted", { vm: id });
@@ -119,7 +125,7 @@ export class QemuDriver implements Driver {
 
   async inspect(id: string, signal: AbortSignal): Promise<VmObservation | undefined> {
     if (!isVmId(id)) return undefined;
-    const paths = vmPaths(this.opts.stateDir, id);
+    const paths = this.pathsOf(id);
     if (!(await fileExists(paths.dir))) return undefined;
     return withoutPid(await this.observe(id, paths, signal));
   }
@@ -176,6 +182,16 @@ export class QemuDriver implements Driver {
   private stopLocked(id: string, paths: VmPaths, signal: AbortSignal): Promise<void> {
     const timeouts = { ...DEFAULT_STOP_TIMEOUTS, powerdownMs: this.opts.powerdownTimeoutMs ?? DEFAULT_STOP_TIMEOUTS.powerdownMs };
     return stopQemu({ id, paths, children: this.children, sessions: this.sessions, timeouts, log: this.opts.log }, signal);
+  }
+
+  /** The VM's files; a state directory too long for QEMU's socket is the node's fault, said so to admins. */
+  private pathsOf(id: string): VmPaths {
+    try {
+      return vmPaths(this.opts.stateDir, id);
+    } catch (err) {
+      if (!(err instanceof Invalid && err.field === "stateDir")) throw err;
+      throw new DriverError("this node's state directory cannot hold the VM: an administrator must choose a shorter one", err.message);
+    }
   }
 
   private observe(id: string, paths: VmPaths, signal: AbortSignal) {
