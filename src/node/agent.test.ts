@@ -1,6 +1,7 @@
-// The agent's decisions, each a short story against the REAL in-process server (Fastify app, SQLite
-// file, node protocol): what it retries, what it never fails, restarts or reports, what it deletes and
-// when. The hypervisor is a scripted in-memory driver; QEMU itself is tested in test/integration and test/e2e.
+// The agent's decisions, each a short story against a REAL server run as a process of its own
+// (`vgrid server`), reached only over HTTP as nodes and users reach it: the node protocol, the REST API
+// and the event stream. The hypervisor is the sim driver, whose faults each story scripts; QEMU itself
+// is tested in test/integration and test/e2e.
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -9,133 +10,11 @@ import { after, test, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import { Invalid } from "../core/errors.js";
-import type { VmSpec } from "../core/protocol.js";
 import type { Vm } from "../core/api.js";
-import { KEY, NODE_TOKEN, startTestServer, type TestServer } from "../../test/support/server.js";
+import { HOST_TOKEN, PUBLIC_KEY, openEvents, startServerProcess, type EventStream, type ServerProcess } from "../../test/support/server-process.js";
+import { Api } from "../../test/support/vgrid.js";
 import { Agent } from "./agent.js";
-import type { Driver, VmCondition, VmObservation } from "./drivers/driver.js";
-
-type Verb = "create" | "start" | "stop" | "destroy";
-
-interface ScriptedVm {
-  state: VmCondition;
-  sshPort: number | null;
-  error: string | null;
-}
-
-/**
- * Stands in for QEMU only to test the agent's decisions: an in-memory hypervisor whose VMs, failures
- * and silences each story scripts. A VM in `vms` is one with files on the node. It also records every
- * verb, and any use of it after (or while) it is closed. The real driver is tested in
- * test/integration/qemu-driver.test.ts and in test/e2e/.
- */
-class ScriptedDriver implements Driver {
-  readonly name = "scripted";
-  readonly calls: Array<[Verb, string]> = [];
-  readonly inspections = new Map<string, number>();
-  /** Misuse seen: a verb after close, or close while a verb was still running. */
-  readonly misuse: string[] = [];
-  private readonly failures: Array<{ verb: Verb; id: string | undefined; message: string }> = [];
-  private readonly held = new Map<string, Promise<void>>();
-  private readonly releases = new Map<string, () => void>();
-  private busy = 0;
-  private closed = false;
-
-  /** `vms` may come from a previous driver: VMs outlive their agent, as QEMUs do. */
-  constructor(
-    readonly vms = new Map<string, ScriptedVm>(),
-    private readonly sshPort: number | null = null,
-  ) {}
-
-  /** The next `verb` (of VM `id`, or of any VM) throws `message`, once. */
-  failNext(verb: Verb, id: string | undefined, message: string): void {
-    this.failures.push({ verb, id, message });
-  }
-
-  /** Inspections of VM `id` wait until the returned function is called. */
-  holdInspect(id: string): () => void {
-    let release!: () => void;
-    this.held.set(id, new Promise((resolve) => (release = resolve)));
-    const letGo = () => {
-      this.held.delete(id);
-      this.releases.delete(id);
-      release();
-    };
-    this.releases.set(id, letGo);
-    return letGo;
-  }
-
-  /** Lets every held inspection go (a story that failed half-way must not leave its agent stuck). */
-  releaseAll(): void {
-    for (const id of [...this.held.keys()]) this.releases.get(id)?.();
-  }
-
-  count(verb: Verb, id: string): number {
-    return this.calls.filter(([v, i]) => v === verb && i === id).length;
-  }
-
-  async create(spec: VmSpec): Promise<void> {
-    await this.verb("create", spec.id, () => {
-      if (!this.vms.has(spec.id)) this.vms.set(spec.id, { state: "gone", sshPort: null, error: null });
-    });
-  }
-
-  async start(spec: VmSpec): Promise<VmObservation> {
-    return this.verb("start", spec.id, () => {
-      const vm = this.vms.get(spec.id);
-      if (!vm) throw new Error(`VM ${spec.id} has no files: create() makes them before start()`);
-      if (vm.state === "gone" || vm.state === "halted") Object.assign(vm, { state: "running", sshPort: this.sshPort, error: null });
-      return { id: spec.id, ...vm };
-    });
-  }
-
-  async stop(id: string): Promise<void> {
-    await this.verb("stop", id, () => {
-      const vm = this.vms.get(id);
-      if (vm) Object.assign(vm, { state: "gone", error: null });
-    });
-  }
-
-  async destroy(id: string): Promise<void> {
-    await this.verb("destroy", id, () => void this.vms.delete(id));
-  }
-
-  async inspect(id: string): Promise<VmObservation | undefined> {
-    this.use(`inspect ${id}`);
-    this.busy++;
-    try {
-      this.inspections.set(id, (this.inspections.get(id) ?? 0) + 1);
-      await this.held.get(id);
-      const vm = this.vms.get(id);
-      return vm && { id, ...vm };
-    } finally {
-      this.busy--;
-    }
-  }
-
-  async list(): Promise<string[]> {
-    this.use("list");
-    return [...this.vms.keys()];
-  }
-
-  async close(): Promise<void> {
-    if (this.busy > 0) this.misuse.push(`close while ${this.busy} verb(s) still ran`);
-    this.closed = true;
-  }
-
-  private async verb<T>(verb: Verb, id: string, act: () => T): Promise<T> {
-    this.use(`${verb} ${id}`);
-    this.calls.push([verb, id]);
-    await Promise.resolve(); // a real verb takes a while: let other work interleave
-    const failure = this.failures.findIndex((f) => f.verb === verb && (f.id === undefined || f.id === id));
-    if (failure >= 0) throw new Error(this.failures.splice(failure, 1)[0]!.message);
-    return act();
-  }
-
-  private use(what: string): void {
-    if (this.closed) this.misuse.push(`${what} after close`);
-  }
-}
+import { SimDriver } from "./drivers/sim/driver.js";
 
 /** A TCP port on 127.0.0.1 that nothing listens on (bound, then released). */
 async function freePort(): Promise<number> {
@@ -168,42 +47,56 @@ async function waitFor<T>(what: string, story: Story, check: () => Promise<T | u
 }
 
 interface Story {
-  server: TestServer;
-  url: string;
-  token: string;
+  server: ServerProcess;
   logs: string[];
   /** Starts an agent on `driver` against `serverUrl` (the story's server unless told); stopped after the story. */
-  startAgent(driver: ScriptedDriver, serverUrl?: string): Agent;
+  startAgent(driver: SimDriver, serverUrl?: string): Agent;
   /** Ends an agent and checks that it left its driver alone once closed. */
   stopAgent(agent: Agent, stopVms?: boolean): Promise<void>;
+  /** Starts another server process on `port` (one the agent already knows); stopped after the story. */
+  startServerOn(port: number): Promise<ServerProcess>;
+  /** Subscribes to the story's server's events as the user; closed after the story. */
+  events(): Promise<EventStream>;
   deploy(): Promise<Vm>;
   vm(id: string): Promise<Vm>;
   terminate(id: string): Promise<void>;
+  extend(id: string, hours: number): Promise<Vm>;
   /** Waits until the server shows the VM as `matches` says, and returns it. */
   until(what: string, id: string, matches: (vm: Vm) => boolean): Promise<Vm>;
 }
 
+/**
+ * A story's world: its own server process (own port, own database) and the user alice. Everything it
+ * starts is stopped after the story, whether the story passed or not: agents first, then servers.
+ */
 async function story(t: TestContext): Promise<Story> {
-  const server = await startTestServer();
-  const url = await server.app.listen({ host: "127.0.0.1", port: 0 });
-  const token = await server.tokenFor("alice");
   const logs: string[] = [];
-  const agents = new Map<Agent, ScriptedDriver>();
-  const api = async <T>(method: "GET" | "POST" | "DELETE", path: string, payload?: object): Promise<T> => {
-    const res = await server.app.inject({ method, url: `/api/v1${path}`, headers: { authorization: `Bearer ${token}` }, payload });
-    assert.ok(res.statusCode < 300, `${method} ${path}: ${res.statusCode} ${res.body}`);
-    return res.json<T>();
+  const agents = new Map<Agent, SimDriver>();
+  const cleanups: Array<() => Promise<void>> = [];
+  t.after(async () => {
+    for (const [agent, driver] of agents) {
+      driver.releaseAll();
+      await agent.shutdown(false);
+    }
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  const server = await startServerProcess();
+  cleanups.push(() => server.stop());
+  const token = await server.tokenFor("alice");
+  const api = new Api(server.url, token);
+  const call = async <T>(method: "GET" | "POST" | "DELETE", path: string, body?: object): Promise<T> => {
+    const res = await api.call<T>(method, path, body);
+    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
   };
   const s: Story = {
     server,
-    url,
-    token,
     logs,
-    startAgent(driver, serverUrl = url) {
+    startAgent(driver, serverUrl = server.url) {
       const agent = new Agent({
         serverUrl,
         nodeName: "h1",
-        token: NODE_TOKEN,
+        token: HOST_TOKEN,
         driver,
         sshHost: "127.0.0.1",
         probeHost: "127.0.0.1",
@@ -220,28 +113,32 @@ async function story(t: TestContext): Promise<Story> {
       await agent.shutdown(stopVms);
       assert.deepEqual(driver.misuse, [], "the agent leaves its driver alone once it closes it");
     },
-    deploy: () => api<Vm>("POST", "/vms", { image: "tiny", sshKeys: [KEY] }),
-    vm: (id) => api<Vm>("GET", `/vms/${id}`),
-    terminate: async (id) => void (await api<Vm>("DELETE", `/vms/${id}`)),
+    async startServerOn(port) {
+      const other = await startServerProcess({ port });
+      cleanups.push(() => other.stop());
+      return other;
+    },
+    async events() {
+      const stream = await openEvents(server.url, token);
+      cleanups.push(async () => stream.close());
+      return stream;
+    },
+    deploy: () => call<Vm>("POST", "/vms", { image: "tiny", sshKeys: [PUBLIC_KEY] }),
+    vm: (id) => call<Vm>("GET", `/vms/${id}`),
+    terminate: async (id) => void (await call<Vm>("DELETE", `/vms/${id}`)),
+    extend: (id, hours) => call<Vm>("POST", `/vms/${id}/extend`, { hours }),
     until: (what, id, matches) =>
       waitFor(what, s, async () => {
         const vm = await s.vm(id);
         return matches(vm) ? vm : undefined;
       }),
   };
-  t.after(async () => {
-    for (const [agent, driver] of agents) {
-      driver.releaseAll();
-      await agent.shutdown(false);
-    }
-    await server.close();
-  });
   return s;
 }
 
 test("a VM whose deletion fails once shows why, is retried, and ends terminated with its hostname released", async (t) => {
   const s = await story(t);
-  const driver = new ScriptedDriver();
+  const driver = new SimDriver();
   const agent = s.startAgent(driver);
   await agent.online();
   const vm = await s.deploy();
@@ -263,14 +160,14 @@ test("a VM whose process lives but whose QMP is silent is neither failed nor sta
   const s = await story(t);
   // A guest that does not answer ssh yet: the agent probes it every second.
   const sshPort = await freePort();
-  const driver = new ScriptedDriver(undefined, sshPort);
+  const driver = new SimDriver({ sshPort });
   const agent = s.startAgent(driver);
   await agent.online();
   const vm = await s.deploy();
   await s.until("the VM to run", vm.id, (v) => v.state === "running");
 
   // QEMU on a busy node: alive, but QMP does not answer in time.
-  Object.assign(driver.vms.get(vm.id)!, { state: "unknown", error: "QEMU (pid 4242) does not answer QMP: no greeting within 1000 ms" });
+  driver.setCondition(vm.id, { state: "unknown", detail: "QEMU (pid 4242) does not answer QMP: no greeting within 1000 ms" });
   const seenBefore = driver.inspections.get(vm.id) ?? 0;
   await waitFor("two liveness probes of the silent VM", s, () => ((driver.inspections.get(vm.id) ?? 0) >= seenBefore + 2 ? true : undefined));
   let now = await s.vm(vm.id);
@@ -279,7 +176,7 @@ test("a VM whose process lives but whose QMP is silent is neither failed nor sta
   await s.stopAgent(agent);
 
   // A new agent finds it so too: it waits, and never runs a second process for it.
-  const again = new ScriptedDriver(driver.vms, sshPort);
+  const again = new SimDriver({ vms: driver.vms, sshPort });
   const restarted = s.startAgent(again);
   await restarted.online();
   await waitFor("the new agent to look at the VM twice", s, () => ((again.inspections.get(vm.id) ?? 0) >= 2 ? true : undefined));
@@ -292,20 +189,17 @@ test("a VM whose process lives but whose QMP is silent is neither failed nor sta
 
 test("a running VM adopted by a restarted agent is never reported provisioning", async (t) => {
   const s = await story(t);
-  const driver = new ScriptedDriver(undefined, bannerPort);
+  const driver = new SimDriver({ sshPort: bannerPort });
   const first = s.startAgent(driver);
   await first.online();
   const vm = await s.deploy();
   await s.until("the VM to run and answer ssh", vm.id, (v) => v.state === "running" && v.responding);
   await s.stopAgent(first);
 
-  const states: string[] = [];
-  const unsubscribe = s.server.ctx.hub.onVm((v) => {
-    if (v.id === vm.id) states.push(v.state);
-  });
-  t.after(unsubscribe);
+  // Every state the server publishes from now on, as any client of its event stream sees it.
+  const events = await s.events();
   // The new agent is slow to look at the VM; meanwhile it syncs, for another VM's sake.
-  const again = new ScriptedDriver(driver.vms, bannerPort);
+  const again = new SimDriver({ vms: driver.vms, sshPort: bannerPort });
   const release = again.holdInspect(vm.id);
   const restarted = s.startAgent(again);
   const online = restarted.online().then(() => "online");
@@ -320,6 +214,10 @@ test("a running VM adopted by a restarted agent is never reported provisioning",
   assert.equal(await online, "online");
   await waitFor("the adopted VM to be probed", s, () => ((again.inspections.get(vm.id) ?? 0) >= 2 ? true : undefined));
   assert.equal((await s.vm(vm.id)).state, "running");
+  // The stream is ordered: once an event published now has arrived, so has every one before it.
+  const marker = await s.extend(other.id, 2);
+  await events.until("the marker event", (v) => v.id === other.id && v.expiresAt === marker.expiresAt);
+  const states = events.vms.filter((v) => v.id === vm.id).map((v) => v.state);
   assert.deepEqual(states.filter((state) => state !== "running"), [], "the server never heard of it as anything but running");
   assert.equal(again.count("start", vm.id), 0, "adopted, not started again");
   await s.stopAgent(restarted);
@@ -327,14 +225,14 @@ test("a running VM adopted by a restarted agent is never reported provisioning",
 
 test("a failed VM is stopped but keeps its files (logs) until its owner terminates it", async (t) => {
   const s = await story(t);
-  const driver = new ScriptedDriver();
+  const driver = new SimDriver();
   const agent = s.startAgent(driver);
   await agent.online();
   const vm = await s.deploy();
   await s.until("the VM to run", vm.id, (v) => v.state === "running");
 
   // QEMU dies under the VM.
-  Object.assign(driver.vms.get(vm.id)!, { state: "gone", error: "QEMU was killed by SIGKILL" });
+  driver.setCondition(vm.id, { state: "gone", error: "QEMU was killed by SIGKILL" });
   const failed = await s.until("the VM to fail", vm.id, (v) => v.state === "failed");
   assert.equal(failed.error, "QEMU was killed by SIGKILL");
   await waitFor("the failed VM to be stopped", s, () => (driver.count("stop", vm.id) > 0 ? true : undefined));
@@ -342,7 +240,7 @@ test("a failed VM is stopped but keeps its files (logs) until its owner terminat
   await s.stopAgent(agent);
 
   // A new agent that never knew why it failed stops it again, keeps its files, and keeps the reason.
-  const again = new ScriptedDriver(driver.vms);
+  const again = new SimDriver({ vms: driver.vms });
   const restarted = s.startAgent(again);
   await waitFor("the new agent to stop the failed VM", s, () => (again.count("stop", vm.id) > 0 ? true : undefined));
   assert.ok(again.vms.has(vm.id));
@@ -359,7 +257,7 @@ test("a failed VM is stopped but keeps its files (logs) until its owner terminat
 test("a VM the server does not know is deleted only once the server has been heard", async (t) => {
   const s = await story(t);
   const orphan = randomUUID();
-  const driver = new ScriptedDriver(new Map([[orphan, { state: "running", sshPort: null, error: null }]]));
+  const driver = new SimDriver({ vms: new Map([[orphan, { state: "running", address: null, sshPort: null, error: null, detail: null }]]) });
   // The server is not reachable yet: the agent knows nothing of what should be here.
   const port = await freePort();
   const agent = s.startAgent(driver, `http://127.0.0.1:${port}`);
@@ -367,9 +265,8 @@ test("a VM the server does not know is deleted only once the server has been hea
   assert.equal(driver.count("destroy", orphan), 0);
   assert.ok(driver.vms.has(orphan));
 
-  const reachable = await startTestServer();
-  t.after(() => reachable.close());
-  await reachable.app.listen({ host: "127.0.0.1", port });
+  // A second server process, on the port the agent has been trying all along.
+  await s.startServerOn(port);
   await agent.online();
   await waitFor("the orphan to be deleted", s, () => (driver.vms.has(orphan) ? undefined : true));
   assert.equal(driver.count("destroy", orphan), 1);
@@ -379,7 +276,7 @@ test("a VM the server does not know is deleted only once the server has been hea
 test("shutdown(true) before any sync stops the VMs a previous run left, and keeps their files", async (t) => {
   const s = await story(t);
   const left = randomUUID();
-  const driver = new ScriptedDriver(new Map([[left, { state: "running", sshPort: null, error: null }]]));
+  const driver = new SimDriver({ vms: new Map([[left, { state: "running", address: null, sshPort: null, error: null, detail: null }]]) });
   const agent = s.startAgent(driver, `http://127.0.0.1:${await freePort()}`);
   await s.stopAgent(agent, true);
   assert.deepEqual(driver.calls, [["stop", left]]);
@@ -388,7 +285,7 @@ test("shutdown(true) before any sync stops the VMs a previous run left, and keep
 
 test("shutdown waits for a liveness probe in flight before it closes the driver", async (t) => {
   const s = await story(t);
-  const driver = new ScriptedDriver();
+  const driver = new SimDriver();
   const agent = s.startAgent(driver);
   await agent.online();
   const vm = await s.deploy();
@@ -413,8 +310,8 @@ test("an agent refuses, at start, an ssh host that the server would refuse on ev
         new Agent({
           serverUrl: "http://127.0.0.1:1",
           nodeName: "h1",
-          token: NODE_TOKEN,
-          driver: new ScriptedDriver(),
+          token: HOST_TOKEN,
+          driver: new SimDriver(),
           sshHost,
           probeHost: "127.0.0.1",
           facts: { memoryMiB: 8192, cpus: 8 },

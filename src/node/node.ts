@@ -1,9 +1,12 @@
-// Starts a node: the qemu driver under the agent loop, connected to its server.
+// Starts a node: a hypervisor driver (qemu unless told) under the agent loop, connected to its server.
 
 import { cpus, totalmem } from "node:os";
 import { Agent } from "./agent.js";
+import type { Driver } from "./drivers/driver.js";
 import { detectAccel } from "./drivers/qemu/accel.js";
+import type { Accel } from "./drivers/qemu/args.js";
 import { QemuDriver } from "./drivers/qemu/driver.js";
+import { SimDriver } from "./drivers/sim/driver.js";
 import { sshProbeAddress } from "./liveness.js";
 
 export interface NodeOptions {
@@ -17,6 +20,10 @@ export interface NodeOptions {
   /** Address clients are told to connect to. */
   sshHost: string;
   log: (msg: string, fields?: Record<string, unknown>) => void;
+  /** The hypervisor driver: `qemu` by default; `sim` (runs nothing) only when named, for tests and benchmarks. */
+  driver?: "qemu" | "sim";
+  /** KVM or TCG when the operator knows; the node probes otherwise. */
+  accel?: Accel;
 }
 
 export interface RunningNode {
@@ -25,24 +32,17 @@ export interface RunningNode {
   shutdown(stopVms: boolean): Promise<void>;
 }
 
+/** The machine's memory and cpus: the facts a node reports, shown to admins beside the configured capacity. */
 export function hostResources(): { memoryMiB: number; cpus: number } {
   return { memoryMiB: Math.floor(totalmem() / 1048576), cpus: cpus().length };
 }
 
 export function startNode(opts: NodeOptions): RunningNode {
-  // The KVM probe takes up to a few seconds: run it now, not in the first user's deploy.
-  void detectAccel({ log: opts.log });
-  const driver = new QemuDriver({
-    stateDir: opts.stateDir,
-    imageDirectory: opts.imageDirectory,
-    sshBind: opts.sshBind,
-    log: opts.log,
-  });
   const agent = new Agent({
     serverUrl: opts.serverUrl,
     nodeName: opts.nodeName,
     token: opts.token,
-    driver,
+    driver: makeDriver(opts),
     sshHost: opts.sshHost,
     probeHost: sshProbeAddress(opts.sshBind),
     facts: hostResources(),
@@ -50,4 +50,16 @@ export function startNode(opts: NodeOptions): RunningNode {
   });
   agent.start();
   return { agent, shutdown: (stopVms) => agent.shutdown(stopVms) };
+}
+
+function makeDriver(opts: NodeOptions): Driver {
+  if (opts.driver === "sim") return new SimDriver();
+  return new QemuDriver({
+    // The KVM probe takes up to a few seconds: run it once now, not in the first user's deploy.
+    accel: opts.accel ?? detectAccel({ log: opts.log }),
+    stateDir: opts.stateDir,
+    imageDirectory: opts.imageDirectory,
+    sshBind: opts.sshBind,
+    log: opts.log,
+  });
 }

@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 
 import { Invalid } from "../../src/core/errors.js";
 import type { VmSpec } from "../../src/core/protocol.js";
+import { detectAccel } from "../../src/node/drivers/qemu/accel.js";
 import { QemuDriver, type QemuDriverOptions } from "../../src/node/drivers/qemu/driver.js";
 import { isPortFree } from "../../src/node/drivers/qemu/ports.js";
 import { probeSshBanner } from "../../src/node/liveness.js";
@@ -26,6 +27,8 @@ const imageDirectory = builtImagesDir();
 /** Generous: under TCG on a busy 2-core node the tiny guest answers ssh in 5-10 s. */
 const BANNER_WAIT_MS = 180_000;
 const OWNER = "alice_test";
+/** The test aborts no verb (the agent does, at shutdown: see src/node/agent.ts). */
+const never = new AbortController().signal;
 
 /** PIDs of live processes whose command line names `dir` (what an operator would find with ps). */
 async function processesNaming(dir: string): Promise<number[]> {
@@ -98,6 +101,8 @@ describe("qemu driver with the tiny image", () => {
     };
     vmDir = path.join(stateDir, "vms", id);
     options = {
+      // Probed once, as a node does at start; both drivers of the story share the answer.
+      accel: detectAccel({ log: (msg) => console.error(`[qemu driver] ${msg}`) }),
       stateDir,
       imageDirectory,
       sshBind: "127.0.0.1",
@@ -110,7 +115,7 @@ describe("qemu driver with the tiny image", () => {
 
   after(async () => {
     for (const driver of drivers) {
-      await driver.destroy(spec.id).catch((err: unknown) => console.error(`cleanup: ${String(err)}`));
+      await driver.destroy(spec.id, never).catch((err: unknown) => console.error(`cleanup: ${String(err)}`));
       await driver.close();
     }
     if (vmDir !== undefined) await killProcessesNaming(vmDir);
@@ -122,30 +127,30 @@ describe("qemu driver with the tiny image", () => {
     const driver = new QemuDriver(options);
     drivers.push(driver);
     const sneaky = { ...spec, id: randomUUID(), image: { ...spec.image, disk: "../etc/passwd" } };
-    await assert.rejects(driver.create(sneaky), (err: unknown) => {
+    await assert.rejects(driver.create(sneaky, never), (err: unknown) => {
       assert.ok(err instanceof Invalid, String(err));
       assert.equal(err.field, "image.disk");
       assert.match(err.message, /plain file name/);
       return true;
     });
     assert.deepEqual(await readdir(stateDir), []);
-    assert.deepEqual(await driver.list(), []);
+    assert.deepEqual(await driver.list(never), []);
   });
 
   it("starts only what create() made: start() of a VM without files runs no QEMU", async () => {
     const driver = drivers[0]!;
-    const never = { ...spec, id: randomUUID() };
-    await assert.rejects(driver.start(never), /has no spec\.json on this node: create\(\) makes it before start\(\)/);
-    assert.deepEqual(await processesNaming(path.join(stateDir, "vms", never.id)), []);
-    assert.deepEqual(await driver.list(), []);
+    const unmade = { ...spec, id: randomUUID() };
+    await assert.rejects(driver.start(unmade, never), /has no spec\.json on this node: create\(\) makes it before start\(\)/);
+    assert.deepEqual(await processesNaming(path.join(stateDir, "vms", unmade.id)), []);
+    assert.deepEqual(await driver.list(never), []);
   });
 
   it("boots the VM and lets the owner in as root with their key", async (t) => {
     const driver = drivers[0]!;
     const createdAt = Date.now();
-    await driver.create(spec);
+    await driver.create(spec, never);
     const startedAt = Date.now();
-    const observation = await driver.start(spec);
+    const observation = await driver.start(spec, never);
     const runningAt = Date.now();
     assert.equal(observation.state, "running");
     assert.ok(observation.sshPort !== null);
@@ -158,7 +163,7 @@ describe("qemu driver with the tiny image", () => {
     }
     const spawnToRunning = logs.find((l) => l.msg === "qemu runs the vm")?.fields?.msFromSpawn;
     t.diagnostic(
-      `create: ${startedAt - createdAt} ms; start(): ${runningAt - startedAt} ms (accelerator probe included), ` +
+      `create: ${startedAt - createdAt} ms; start(): ${runningAt - startedAt} ms (waiting for the accelerator probe included), ` +
         `of which QEMU spawn to QMP running: ${String(spawnToRunning)} ms; ` +
         `start() returned to ssh banner: ${Date.now() - runningAt} ms`,
     );
@@ -192,12 +197,12 @@ describe("qemu driver with the tiny image", () => {
 
     const driver = new QemuDriver(options);
     drivers.push(driver);
-    assert.deepEqual(await driver.list(), [spec.id]);
-    assert.deepEqual(await driver.inspect(spec.id), { id: spec.id, state: "running", sshPort, error: null });
+    assert.deepEqual(await driver.list(never), [spec.id]);
+    assert.deepEqual(await driver.inspect(spec.id, never), { id: spec.id, state: "running", address: null, sshPort, error: null, detail: null });
     assert.equal(Number((await readFile(path.join(vmDir, "qemu.pid"), "utf8")).trim()), qemuPid);
 
-    const again = await driver.start(spec);
-    assert.deepEqual(again, { id: spec.id, state: "running", sshPort, error: null });
+    const again = await driver.start(spec, never);
+    assert.deepEqual(again, { id: spec.id, state: "running", address: null, sshPort, error: null, detail: null });
     assert.deepEqual(await processesNaming(vmDir), [qemuPid]);
   });
 
@@ -206,21 +211,27 @@ describe("qemu driver with the tiny image", () => {
     // SIGSTOP: the process is there but answers nothing, as QEMU on an overloaded node may for a while.
     process.kill(qemuPid, "SIGSTOP");
     try {
-      const silent = await driver.inspect(spec.id);
+      const silent = await driver.inspect(spec.id, never);
       assert.equal(silent?.state, "unknown");
       assert.equal(silent?.sshPort, sshPort);
-      assert.match(silent?.error ?? "", new RegExp(`QEMU \\(pid ${qemuPid}\\) does not answer QMP`));
-      const started = await driver.start(spec);
+      assert.match(silent?.detail ?? "", new RegExp(`QEMU \\(pid ${qemuPid}\\) does not answer QMP`));
+      const started = await driver.start(spec, never);
       assert.equal(started.state, "unknown");
+      // A shutting-down agent aborts its verbs: a silent QEMU does not hold it for QMP's timeouts.
+      const abort = new AbortController();
+      const asked = Date.now();
+      setTimeout(() => abort.abort(), 50);
+      await assert.rejects(driver.inspect(spec.id, abort.signal), { name: "AbortError" });
+      assert.ok(Date.now() - asked < 900, `an aborted inspect gave up after ${Date.now() - asked} ms`);
       assert.deepEqual(await processesNaming(vmDir), [qemuPid], "the silent QEMU lives on, alone");
     } finally {
       process.kill(qemuPid, "SIGCONT");
     }
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const seen = await driver.inspect(spec.id);
+      const seen = await driver.inspect(spec.id, never);
       if (seen?.state === "running") {
-        assert.deepEqual(seen, { id: spec.id, state: "running", sshPort, error: null });
+        assert.deepEqual(seen, { id: spec.id, state: "running", address: null, sshPort, error: null, detail: null });
         break;
       }
       assert.ok(Date.now() < deadline, `the VM does not run again after SIGCONT: ${JSON.stringify(seen)}`);
@@ -231,12 +242,12 @@ describe("qemu driver with the tiny image", () => {
 
   it("destroys the VM: no QEMU, no files, the port free again", async () => {
     const driver = drivers[1]!;
-    await driver.destroy(spec.id);
+    await driver.destroy(spec.id, never);
     assert.deepEqual(await processesNaming(vmDir), []);
     assert.equal(existsSync(vmDir), false);
     assert.equal(await isPortFree("127.0.0.1", sshPort), true);
-    assert.equal(await driver.inspect(spec.id), undefined);
-    assert.deepEqual(await driver.list(), []);
-    await driver.destroy(spec.id); // idempotent: nothing left to do
+    assert.equal(await driver.inspect(spec.id, never), undefined);
+    assert.deepEqual(await driver.list(never), []);
+    await driver.destroy(spec.id, never); // idempotent: nothing left to do
   });
 });

@@ -1,4 +1,5 @@
-// The hypervisor driver interface: the agent loop knows only these verbs.
+// The hypervisor driver interface: the agent knows only these verbs, their contract (below) and what
+// the driver declares it supports. Modelled on lima's pkg/driver/driver.go.
 
 import type { VmSpec } from "../../core/protocol.js";
 
@@ -17,34 +18,94 @@ export type VmCondition = "running" | "unknown" | "halted" | "gone";
 export interface VmObservation {
   id: string;
   state: VmCondition;
-  /** Forwarded ssh port on the node (user-mode networking), when there is one. */
+  /**
+   * The guest's own address, when this node can reach it there (a guest on a bridge). Null under
+   * QEMU user networking: the guest's 10.0.2.15 is private to its QEMU, only `sshPort` reaches it.
+   */
+  address: string | null;
+  /** The port on this node forwarded to the guest's ssh (user networking), or null. */
   sshPort: number | null;
-  /** Why the VM is not running, when the driver knows. */
+  /** Why the VM is not running, in words its owner can act on; null when there is nothing to say. */
   error: string | null;
+  /** What the driver saw, for admins and the node's log: PIDs, paths, QEMU's own words. */
+  detail: string | null;
+}
+
+/** How an image boots: `direct` (kernel, initrd and command line beside the disk) or `disk` (its own bootloader). */
+export type BootMode = "direct" | "disk";
+/** `user`: no root, no bridge, a forwarded ssh port per VM; `bridge`: a tap on an existing bridge. */
+export type NetworkMode = "user" | "bridge";
+
+/** What a driver can do, declared once, so that the agent refuses what a driver cannot do in words. */
+export interface DriverCapabilities {
+  bootModes: readonly BootMode[];
+  networkModes: readonly NetworkMode[];
+  /** Whether the driver keeps the guest's serial console (what it wrote, for the owner and admins). */
+  serialConsole: boolean;
 }
 
 /**
- * A hypervisor driver. Every verb is idempotent: the agent calls them again after any crash,
- * and a verb that finds its work already done returns quietly.
+ * A verb's failure in two voices: `message` is for the VM's owner (what happened, who can act);
+ * `detail` is for admins and the node's log (paths, command lines, QEMU's stderr).
+ */
+export class DriverError extends Error {
+  constructor(
+    message: string,
+    readonly detail: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** The admins' words of a failure: its `detail` when it has one, else its message. */
+export function detailOf(err: unknown): string {
+  if (typeof err === "object" && err !== null && "detail" in err && typeof err.detail === "string") return err.detail;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A hypervisor driver. The contract of every verb:
+ * - Idempotent: the agent calls it again after any failure or crash; a verb that finds its work
+ *   already done returns quietly.
+ * - One verb at a time per VM: the driver serialises the verbs of one VM (a start never races a
+ *   destroy); verbs of different VMs may run side by side.
+ * - Cancellable: when `signal` aborts, the verb stops waiting on what it waits for (a hung QMP or
+ *   virsh, a slow disk tool) and rejects with the signal's reason soon, leaving nothing that a later
+ *   call cannot repair. A verb never waits without a bound, aborted or not.
+ * - A verb that fails rejects with an Error whose message the VM's owner reads: technical words go
+ *   in a DriverError's `detail`, never in its message.
  */
 export interface Driver {
+  /** The name an operator chooses the driver by (`qemu`, `sim`): also what logs call it. */
   readonly name: string;
-  /** Makes the VM's files (overlay, seed, config) in its own directory; keeps those already there. */
-  create(spec: VmSpec): Promise<void>;
+  readonly capabilities: DriverCapabilities;
+  /**
+   * Makes the VM's files (disk overlay, seed, config) in its own directory on the node; keeps those
+   * already there. Checks what a user or the catalog can get wrong (an image file missing, a bad
+   * name) before it makes anything. Starts nothing.
+   */
+  create(spec: VmSpec, signal: AbortSignal): Promise<void>;
   /**
    * Starts the VM made by `create` if it is not running; resolves once the hypervisor says it runs
    * (state `running`), or with state `unknown` when a process of this VM is already up but cannot say:
-   * start never runs a second process for a VM and never kills one it cannot ask.
+   * start never runs a second process for a VM and never kills one it cannot ask. A VM whose guest
+   * ended (`halted`) is replaced. Makes no file: a VM without `create`'s files is refused.
    */
-  start(spec: VmSpec): Promise<VmObservation>;
-  /** Stops the VM: asks the guest, waits a bounded time, then forces; the process is reaped. Files stay. */
-  stop(id: string): Promise<void>;
-  /** Stops the VM if needed and deletes every file it had on this node. */
-  destroy(id: string): Promise<void>;
-  /** What is there now for this VM, or undefined if the node has nothing of it. */
-  inspect(id: string): Promise<VmObservation | undefined>;
+  start(spec: VmSpec, signal: AbortSignal): Promise<VmObservation>;
+  /**
+   * Stops the VM if it runs: asks the guest, waits a bounded time, then forces, each step bounded;
+   * resolves once its process is gone (and reaped when it is the agent's child). Its files stay.
+   */
+  stop(id: string, signal: AbortSignal): Promise<void>;
+  /** Stops the VM if needed, then deletes every file it had on this node. */
+  destroy(id: string, signal: AbortSignal): Promise<void>;
+  /** What is there now of this VM, or undefined if the node has nothing of it. Changes nothing. */
+  inspect(id: string, signal: AbortSignal): Promise<VmObservation | undefined>;
   /** Ids of every VM that has files on this node (running or not): what an agent re-adopts. */
-  list(): Promise<string[]>;
-  /** Releases what the driver holds (children it waits on stay running unless stopped). */
+  list(signal: AbortSignal): Promise<string[]>;
+  /**
+   * Releases what the driver holds (sessions, watchers). VMs keep running unless stopped: the next
+   * agent adopts them. The agent calls no verb after close, nor close while a verb runs.
+   */
   close(): Promise<void>;
 }

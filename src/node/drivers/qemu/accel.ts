@@ -94,18 +94,16 @@ const DEFAULT_PROBE_TIMEOUT_MS = 3_000;
 const REAP_TIMEOUT_MS = 5_000;
 const POLL_MS = 25;
 
-let cached: Promise<AccelDecision> | undefined;
-
-/** KVM if a probe guest really runs under it, TCG otherwise. Probes once per process. */
+/**
+ * KVM if a probe guest really runs under it, TCG otherwise. Every call runs a probe (up to a few
+ * seconds): a node runs it once at start and hands the result to its driver (node.ts).
+ */
 export async function detectAccel(opts: DetectAccelOptions = {}): Promise<Accel> {
-  if (cached === undefined) {
-    cached = probeKvm(opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS).catch(
-      (err: unknown): AccelDecision => ({ accel: "tcg", reason: `KVM probe could not run: ${String(err)}` }),
-    );
-    const decision = await cached;
-    opts.log?.(`qemu accelerator: ${decision.accel} (${decision.reason})`, { ...decision });
-  }
-  return (await cached).accel;
+  const decision = await probeKvm(opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS).catch(
+    (err: unknown): AccelDecision => ({ accel: "tcg", reason: `KVM probe could not run: ${String(err)}` }),
+  );
+  opts.log?.(`qemu accelerator: ${decision.accel} (${decision.reason})`, { ...decision });
+  return decision.accel;
 }
 
 /**

@@ -4,10 +4,8 @@
 import type { ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 
 export const QEMU_PROGRAM = "qemu-system-x86_64";
-const POLL_MS = 50;
 
 /** A QEMU this agent spawned (its own child), and how it ended once it has. */
 export interface QemuChild {
@@ -49,16 +47,6 @@ export async function isQemuOfVm(pid: number, pidFile: string): Promise<boolean>
   if (!path.basename(argv[0]!).startsWith("qemu-system")) return false;
   const at = argv.indexOf("-pidfile");
   return at >= 0 && argv[at + 1] === pidFile;
-}
-
-/** Polls until the VM's QEMU `pid` is gone; false if it is still there after `timeoutMs`. */
-export async function waitUntilGone(pid: number, pidFile: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!(await isQemuOfVm(pid, pidFile))) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(POLL_MS);
-  }
 }
 
 /** Sends a signal, ignoring a process that is already gone. */

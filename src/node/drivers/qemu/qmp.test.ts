@@ -145,6 +145,37 @@ describe("QmpClient against servers that do not answer", () => {
     }
   });
 
+  it("gives up at once when its signal aborts, on connect and on a command, and stays usable", async () => {
+    const silent = await listen("silent-abort.sock", () => {});
+    const stopping = new AbortController();
+    const connecting = QmpClient.connect(silent, { timeoutMs: 60_000, signal: stopping.signal });
+    stopping.abort();
+    await assert.rejects(connecting, { name: "AbortError" });
+
+    const socketPath = await listen("deaf-abort.sock", (socket) => {
+      socket.write('{"QMP": {"version": {}, "capabilities": []}}\r\n');
+      socket.on("data", (chunk) => {
+        for (const line of chunk.toString().split("\n").filter((l) => l.trim())) {
+          const { id, execute } = JSON.parse(line) as { id: string; execute: string };
+          // Deaf to query-status only: the session must still serve the next command.
+          if (execute !== "query-status") socket.write(`{"return": {}, "id": ${JSON.stringify(id)}}\r\n`);
+        }
+      });
+    });
+    const qmp = await QmpClient.connect(socketPath, { timeoutMs: 1_000 });
+    try {
+      const abort = new AbortController();
+      const asking = qmp.execute("query-status", undefined, 60_000, abort.signal);
+      abort.abort();
+      await assert.rejects(asking, { name: "AbortError" });
+      await assert.rejects(qmp.execute("query-status", undefined, 60_000, abort.signal), { name: "AbortError" });
+      assert.equal(qmp.isOpen(), true);
+      assert.deepEqual(await qmp.execute("stop"), {});
+    } finally {
+      qmp.close();
+    }
+  });
+
   it("fails at once when there is no socket", async () => {
     await assert.rejects(QmpClient.connect(path.join(tmp, "absent.sock"), { timeoutMs: 2_000 }), /ENOENT/);
   });

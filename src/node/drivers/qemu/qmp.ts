@@ -25,6 +25,8 @@ export interface QmpConnectOptions {
   /** Bound on connect + greeting + capabilities negotiation. */
   timeoutMs?: number;
   onEvent?: (event: QmpEvent) => void;
+  /** Gives up at once when it aborts (an agent shutting down does not wait for a silent QEMU). */
+  signal?: AbortSignal;
 }
 
 interface Pending {
@@ -61,14 +63,18 @@ export class QmpClient {
   /** Connects, reads QEMU's greeting and leaves capabilities negotiation, all within `timeoutMs`. */
   static async connect(socketPath: string, opts: QmpConnectOptions = {}): Promise<QmpClient> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    opts.signal?.throwIfAborted();
     const socket = net.createConnection({ path: socketPath });
     const client = new QmpClient(socket, socketPath, opts.onEvent);
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new Error(`QMP socket ${socketPath}: no greeting within ${timeoutMs} ms`)),
         timeoutMs,
       );
+      onAbort = () => reject(opts.signal?.reason as Error);
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
     });
     try {
       await Promise.race([client.handshake(timeoutMs), deadline]);
@@ -78,6 +84,7 @@ export class QmpClient {
       throw err;
     } finally {
       clearTimeout(timer);
+      if (onAbort) opts.signal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -93,16 +100,36 @@ export class QmpClient {
     await this.execute("qmp_capabilities", undefined, timeoutMs);
   }
 
-  /** Runs one command; resolves with its `return` value, rejects with QmpError or on timeout. */
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS): Promise<T> {
+  /**
+   * Runs one command; resolves with its `return` value, rejects with QmpError, on timeout, or when
+   * `signal` aborts (the session stays usable: a late answer is dropped like a timed-out one).
+   */
+  execute<T = unknown>(
+    command: string,
+    args?: Record<string, unknown>,
+    timeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
+    signal?: AbortSignal,
+  ): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     const id = `vgrid-${this.nextId++}`;
     return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(signal?.reason as Error);
+      };
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        signal?.removeEventListener("abort", onAbort);
         reject(new Error(`QMP ${command} on ${this.socketPath}: no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject, timer });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const settle = <A extends unknown[]>(fn: (...a: A) => void) => (...a: A) => {
+        signal?.removeEventListener("abort", onAbort);
+        fn(...a);
+      };
+      this.pending.set(id, { command, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject), timer });
       const message = args === undefined ? { execute: command, id } : { execute: command, arguments: args, id };
       this.socket.write(`${JSON.stringify(message)}\n`);
     });

@@ -1,0 +1,175 @@
+// The sim driver: a simulated hypervisor, for control-plane tests and benchmarks. It runs no process
+// and touches no disk; its VMs live in memory. Never chosen unless named (node.ts defaults to qemu).
+
+import type { VmSpec } from "../../../core/protocol.js";
+import { DriverError, type Driver, type DriverCapabilities, type VmCondition, type VmObservation } from "../driver.js";
+
+export type SimVerb = "create" | "start" | "stop" | "destroy";
+
+/** A simulated VM: what `inspect` answers of it. A VM in the map is one with files on the node. */
+export interface SimVm {
+  state: VmCondition;
+  address: string | null;
+  sshPort: number | null;
+  error: string | null;
+  detail: string | null;
+}
+
+export interface SimDriverOptions {
+  /** The node's VMs; hand the map of one driver to the next to model VMs that outlive their agent. */
+  vms?: Map<string, SimVm>;
+  /** The forwarded ssh port every started VM gets (a stand-in sshd, or a port nothing answers on). */
+  sshPort?: number | null;
+  /** The address every started VM gets (a guest on a bridge); null: user networking. */
+  address?: string | null;
+}
+
+/**
+ * A hypervisor in memory, whose faults a test scripts: fail the next verb (`failNext`), hold an
+ * inspection (`holdInspect`), set a VM's condition (`setCondition`, as a QEMU dying would). It
+ * records every verb, and any use of it after (or while) it is closed, for the agent's tests to check.
+ */
+export class SimDriver implements Driver {
+  readonly name = "sim";
+  readonly capabilities: DriverCapabilities = { bootModes: ["direct", "disk"], networkModes: ["user", "bridge"], serialConsole: false };
+  readonly vms: Map<string, SimVm>;
+  readonly calls: Array<[SimVerb, string]> = [];
+  readonly inspections = new Map<string, number>();
+  /** Misuse seen: a verb after close, or close while a verb was still running. */
+  readonly misuse: string[] = [];
+  private readonly failures: Array<{ verb: SimVerb; id: string | undefined; message: string; detail: string | null }> = [];
+  private readonly held = new Map<string, { until: Promise<void>; release: () => void }>();
+  private readonly sshPort: number | null;
+  private readonly address: string | null;
+  private busy = 0;
+  private closed = false;
+
+  constructor(opts: SimDriverOptions = {}) {
+    this.vms = opts.vms ?? new Map<string, SimVm>();
+    this.sshPort = opts.sshPort ?? null;
+    this.address = opts.address ?? null;
+  }
+
+  /** The next `verb` (of VM `id`, or of any VM) fails once, with `message` for the owner (and `detail`). */
+  failNext(verb: SimVerb, id: string | undefined, message: string, detail: string | null = null): void {
+    this.failures.push({ verb, id, message, detail });
+  }
+
+  /** Inspections of VM `id` wait until the returned function is called (or their signal aborts). */
+  holdInspect(id: string): () => void {
+    let release!: () => void;
+    const until = new Promise<void>((resolve) => (release = resolve));
+    const letGo = () => {
+      if (this.held.get(id)?.until === until) this.held.delete(id);
+      release();
+    };
+    this.held.set(id, { until, release: letGo });
+    return letGo;
+  }
+
+  /** Lets every held inspection go (a story that failed half-way must not leave its agent stuck). */
+  releaseAll(): void {
+    for (const { release } of [...this.held.values()]) release();
+  }
+
+  /** Sets what `inspect` will see of VM `id`, as the hypervisor would after a crash or a hang. */
+  setCondition(id: string, condition: Partial<SimVm>): void {
+    const vm = this.vms.get(id);
+    if (!vm) throw new Error(`the sim driver has no VM ${id}`);
+    Object.assign(vm, condition);
+  }
+
+  count(verb: SimVerb, id: string): number {
+    return this.calls.filter(([v, i]) => v === verb && i === id).length;
+  }
+
+  async create(spec: VmSpec, signal: AbortSignal): Promise<void> {
+    await this.verb("create", spec.id, signal, () => {
+      if (!this.vms.has(spec.id)) this.vms.set(spec.id, { state: "gone", address: null, sshPort: null, error: null, detail: null });
+    });
+  }
+
+  async start(spec: VmSpec, signal: AbortSignal): Promise<VmObservation> {
+    return this.verb("start", spec.id, signal, () => {
+      const vm = this.vms.get(spec.id);
+      if (!vm) throw new Error(`VM ${spec.id} has no files: create() makes them before start()`);
+      if (vm.state === "gone" || vm.state === "halted") {
+        Object.assign(vm, { state: "running", address: this.address, sshPort: this.sshPort, error: null, detail: null });
+      }
+      return { id: spec.id, ...vm };
+    });
+  }
+
+  async stop(id: string, signal: AbortSignal): Promise<void> {
+    await this.verb("stop", id, signal, () => {
+      const vm = this.vms.get(id);
+      if (vm) Object.assign(vm, { state: "gone", error: null, detail: null });
+    });
+  }
+
+  async destroy(id: string, signal: AbortSignal): Promise<void> {
+    await this.verb("destroy", id, signal, () => void this.vms.delete(id));
+  }
+
+  async inspect(id: string, signal: AbortSignal): Promise<VmObservation | undefined> {
+    this.use(`inspect ${id}`);
+    this.busy++;
+    try {
+      this.inspections.set(id, (this.inspections.get(id) ?? 0) + 1);
+      const held = this.held.get(id);
+      // A held inspection is a hung hypervisor: like any driver's, it gives up when its signal aborts.
+      if (held) await untilAborted(held.until, signal);
+      signal.throwIfAborted();
+      const vm = this.vms.get(id);
+      return vm && { id, ...vm };
+    } finally {
+      this.busy--;
+    }
+  }
+
+  async list(signal: AbortSignal): Promise<string[]> {
+    this.use("list");
+    signal.throwIfAborted();
+    return [...this.vms.keys()];
+  }
+
+  async close(): Promise<void> {
+    if (this.busy > 0) this.misuse.push(`close while ${this.busy} verb(s) still ran`);
+    this.closed = true;
+  }
+
+  private async verb<T>(verb: SimVerb, id: string, signal: AbortSignal, act: () => T): Promise<T> {
+    this.use(`${verb} ${id}`);
+    this.calls.push([verb, id]);
+    this.busy++;
+    try {
+      await Promise.resolve(); // a real verb takes a while: let other work interleave
+      signal.throwIfAborted();
+      const failure = this.failures.findIndex((f) => f.verb === verb && (f.id === undefined || f.id === id));
+      if (failure >= 0) {
+        const { message, detail } = this.failures.splice(failure, 1)[0]!;
+        throw new DriverError(message, detail);
+      }
+      return act();
+    } finally {
+      this.busy--;
+    }
+  }
+
+  private use(what: string): void {
+    if (this.closed) this.misuse.push(`${what} after close`);
+  }
+}
+
+/** Resolves when `until` does or `signal` aborts, whichever comes first. */
+function untilAborted(until: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    void until.then(done);
+  });
+}

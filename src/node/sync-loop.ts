@@ -1,0 +1,116 @@
+// The node's half of the long-poll: sends this run's reports, waits for what the server wants, hands
+// the answer to the agent, and knows when the node is online. One request at a time; `wake` cuts a
+// waiting long-poll short so that a change is reported at once. The server is retried with a back-off.
+
+import type { SyncRequest, SyncResponse, VmReport } from "../core/protocol.js";
+import { sleep, type Clock } from "./clock.js";
+
+export interface SyncHandler {
+  /** The reports the server should hear now, by VM id (only what this run has observed). */
+  reports(): Map<string, VmReport>;
+  /** Whether the agent has had its first look at every VM that the server wants running. */
+  hasLookedAtAll(): boolean;
+  /** Takes in the server's answer to a request that carried the reports `sent`. */
+  apply(response: SyncResponse, sent: ReadonlyMap<string, VmReport>): Promise<void>;
+}
+
+export interface SyncLink {
+  sync(body: SyncRequest, waitSeconds: number, signal: AbortSignal): Promise<SyncResponse>;
+}
+
+export interface SyncLoopOptions {
+  link: SyncLink;
+  /** What every request says of the node. */
+  node: Pick<SyncRequest, "node" | "sshHost" | "facts">;
+  handler: SyncHandler;
+  clock: Clock;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+  pollWaitSeconds?: number;
+}
+
+const POLL_WAIT_SECONDS = 25;
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 10_000;
+
+export class SyncLoop {
+  private version = 0;
+  private dirty = true;
+  private stopped = false;
+  /** The sync request in flight; only one that waits (a long-poll) may be cut short by `wake`. */
+  private poll: { abort: AbortController; waiting: boolean } | null = null;
+  private done: Promise<void> | null = null;
+  /** Aborted by stop: ends a back-off sleep at once. */
+  private readonly stopping = new AbortController();
+  /** The server has answered once. */
+  private responded = false;
+  /** The server has heard this node's first look at every VM it should run: the node is online. */
+  private synced = false;
+  private readonly onlineWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: SyncLoopOptions) {}
+
+  start(): void {
+    this.done = this.run();
+  }
+
+  /**
+   * Resolves once the server has heard this node's first look at every VM it should run: from then
+   * on, what the server shows of them is this run's truth, not what the previous run left.
+   */
+  online(): Promise<void> {
+    return this.synced ? Promise.resolve() : new Promise((resolve) => this.onlineWaiters.push(resolve));
+  }
+
+  /** Reports a change at once: ends a long-poll that is waiting; a request already on its way is left to finish. */
+  wake(): void {
+    this.dirty = true;
+    if (this.poll?.waiting === true) this.poll.abort.abort();
+  }
+
+  /** Ends the loop: the request in flight is aborted; resolves once the loop (and any `apply`) is done. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.poll?.abort.abort();
+    this.stopping.abort();
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    const { handler, log } = this.opts;
+    let backoff = RETRY_FIRST_MS;
+    while (!this.stopped) {
+      const sent = handler.reports();
+      const complete = this.responded && handler.hasLookedAtAll();
+      // Before the first answer there is nothing to wait for; later, a first look ends the wait (wake).
+      const wait = this.dirty || !this.responded ? 0 : (this.opts.pollWaitSeconds ?? POLL_WAIT_SECONDS);
+      this.dirty = false;
+      const poll = { abort: new AbortController(), waiting: wait > 0 };
+      this.poll = poll;
+      let response: SyncResponse;
+      try {
+        const body: SyncRequest = { ...this.opts.node, version: this.version, waitSeconds: wait, reports: [...sent.values()] };
+        response = await this.opts.link.sync(body, wait, poll.abort.signal);
+        backoff = RETRY_FIRST_MS;
+      } catch (err) {
+        if (this.stopped) break;
+        if (poll.abort.signal.aborted) continue; // woken up to report a change at once
+        log("sync with the server failed; retrying", { err: String(err), retryMs: backoff });
+        this.dirty = true;
+        await sleep(this.opts.clock, backoff, this.stopping.signal);
+        backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+        continue;
+      } finally {
+        this.poll = null;
+      }
+      this.version = response.version;
+      this.responded = true;
+      await handler.apply(response, sent);
+      if (!this.synced && complete) {
+        this.synced = true;
+        for (const resolve of this.onlineWaiters.splice(0)) resolve();
+      } else if (!this.synced && handler.hasLookedAtAll()) {
+        this.dirty = true; // nothing left to look at: tell the server so at once
+      }
+    }
+  }
+}
