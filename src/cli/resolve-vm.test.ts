@@ -10,7 +10,11 @@ function vm(id: string, name: string, state: Vm["state"] = "running"): Vm {
 }
 
 const live = [vm("8a9749eb-0000-4000-8000-000000000001", "vm-001"), vm("8a97aaaa-0000-4000-8000-000000000002", "vm-002")];
-const past = [vm("c0ffee00-0000-4000-8000-000000000003", "vm-001", "terminated")];
+const past = [
+  vm("c0ffee00-0000-4000-8000-000000000003", "vm-001", "terminated"),
+  { ...vm("dead0000-0000-4000-8000-000000000004", "vm-009", "terminated"), createdAt: "2030-01-01T00:00:00Z" },
+  { ...vm("dead1111-0000-4000-8000-000000000005", "vm-009", "terminated"), createdAt: "2030-02-01T00:00:00Z" },
+];
 const client = {
   getVm: async (id: string) => [...live, ...past].find((v) => v.id === id) ?? assert.fail(`no ${id}`),
   listVms: async (o: { terminated?: boolean } = {}) => (o.terminated ? past : live),
@@ -25,6 +29,8 @@ test("a VM is found by its full id, the short id `ls` prints, or its name; live 
     // The name of a live VM wins over a terminated VM that had it before.
     ["vm-001", "8a9749eb-0000-4000-8000-000000000001"],
     ["c0ffee00", "c0ffee00-0000-4000-8000-000000000003"],
+    // A name no live VM has: the latest terminated VM that had it.
+    ["vm-009", "dead1111-0000-4000-8000-000000000005"],
   ];
   for (const [ref, id] of rows) assert.equal((await resolveVm(client, ref)).id, id, ref);
 });

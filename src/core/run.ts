@@ -12,6 +12,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Where stdout goes instead of the result (for large binary output); created or truncated. */
   stdoutFile?: string;
+  /** Kills the program (SIGKILL) when it aborts: a node shutting down does not wait on a slow tool. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -52,6 +54,7 @@ function runWith(program: string, args: readonly string[], options: RunOptions, 
       stdio: ["pipe", stdout, "pipe"],
       timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       killSignal: "SIGKILL",
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     const output: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -60,6 +63,7 @@ function runWith(program: string, args: readonly string[], options: RunOptions, 
     child.stdin?.on("error", () => {}); // a program that exits without reading its input: its exit code tells
     child.stdin?.end(options.input ?? "");
     child.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.name === "AbortError") return reject(err);
       const reason = err.code === "ENOENT" ? `${program} is not installed (not on PATH)` : err.message;
       reject(new RunError(command, null, "", reason));
     });

@@ -283,7 +283,7 @@ test("shutdown(true) before any sync stops the VMs a previous run left, and keep
   assert.equal(driver.vms.get(left)?.state, "gone");
 });
 
-test("shutdown waits for a liveness probe in flight before it closes the driver", async (t) => {
+test("shutdown ends a liveness probe in flight before it closes the driver", async (t) => {
   const s = await story(t);
   const driver = new SimDriver();
   const agent = s.startAgent(driver);

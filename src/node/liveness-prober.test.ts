@@ -100,3 +100,17 @@ test("only a QEMU that is gone, or a guest that ended, fails the VM; a silent QE
   await w.prober.drain();
   assert.equal(w.clock.timers, 0, "a stopped prober leaves no timer");
 });
+
+test("the host keys the guest printed on its console are reported once found, and looked for no more", async () => {
+  const w = world({ address: null, sshPort: 2222 });
+  await w.clock.advance(500);
+  assert.equal(w.report().sshHostKeys, undefined, "nothing printed yet");
+  const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+  w.driver.printOnConsole("vm", `booting\r\n-----BEGIN SSH HOST KEY KEYS-----\r\n${key} root@vm-001\r\n-----END SSH HOST KEY KEYS-----\r\n`);
+  await w.clock.advance(10_000);
+  assert.deepEqual(w.report().sshHostKeys, [key]);
+  w.driver.printOnConsole("vm", `-----BEGIN SSH HOST KEY KEYS-----\r\nssh-ed25519 AAAAother\r\n-----END SSH HOST KEY KEYS-----\r\n`);
+  await w.clock.advance(20_000);
+  assert.deepEqual(w.report().sshHostKeys, [key], "the first keys stay");
+  w.stop();
+});

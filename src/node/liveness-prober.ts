@@ -6,6 +6,7 @@ import type { DesiredState } from "../core/vm-state.js";
 import type { VmReport } from "../core/protocol.js";
 import type { Clock, Timer } from "./clock.js";
 import { decide } from "./decide.js";
+import { CONSOLE_HEAD_BYTES, parseHostKeys } from "./host-keys.js";
 import type { Driver } from "./drivers/driver.js";
 import { probeSshBanner } from "./liveness.js";
 
@@ -19,7 +20,7 @@ export interface ProbeTarget {
 export type SshProbe = (host: string, port: number, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
 
 export interface ProberOptions {
-  driver: Pick<Driver, "inspect">;
+  driver: Pick<Driver, "inspect" | "readConsole">;
   clock: Clock;
   /** Where this node's forwarded ports are reached from the node itself. */
   probeHost: string;
@@ -39,6 +40,8 @@ interface Schedule {
   nextAt: number;
   /** The hypervisor could not say the VM runs at the last probe (logged once, not on every probe). */
   isUnknown: boolean;
+  /** Reads of the console for host keys that found none: an image that never prints them is not read forever. */
+  keyLooks: number;
 }
 
 const TICK_MS = 500;
@@ -51,6 +54,8 @@ const PROBE_SLOW_MS = 10_000;
  */
 const PROBE_BOOT_TIMEOUT_MS = 1000;
 const PROBE_TIMEOUT_MS = 3000;
+/** At most this many looks: two minutes of a booting guest's probes (every second), twenty once it answers. */
+const MAX_KEY_LOOKS = 120;
 /** The guest's own sshd, where the node reaches the guest by its address. */
 const SSH_PORT = 22;
 
@@ -105,7 +110,7 @@ export class LivenessProber {
     for (const target of this.opts.targets()) {
       let schedule = this.schedules.get(target.id);
       if (schedule === undefined) {
-        schedule = { nextAt: 0, isUnknown: false };
+        schedule = { nextAt: 0, isUnknown: false, keyLooks: 0 };
         this.schedules.set(target.id, schedule);
       }
       if (now < schedule.nextAt) continue;
@@ -139,8 +144,15 @@ export class LivenessProber {
       const endpoint = probeEndpoint(ip, sshPort, this.opts.probeHost);
       const timeoutMs = report.responding ? PROBE_TIMEOUT_MS : PROBE_BOOT_TIMEOUT_MS;
       const responding = endpoint !== null && (await this.probe(endpoint.host, endpoint.port, timeoutMs, signal));
+      // The host keys the guest printed at boot (tiny's before its sshd starts, cloud-init's at the end
+      // of its boot), looked for until found, for a bounded number of probes.
+      let hostKeys = report.sshHostKeys ?? [];
+      if (hostKeys.length === 0 && schedule.keyLooks < MAX_KEY_LOOKS) {
+        hostKeys = parseHostKeys(await driver.readConsole(id, CONSOLE_HEAD_BYTES, signal));
+        if (hostKeys.length === 0) schedule.keyLooks++;
+      }
       if (this.stopped || !this.opts.isProbed(id)) return;
-      this.opts.onChange(id, { responding, sshPort, ip });
+      this.opts.onChange(id, { responding, sshPort, ip, ...(hostKeys.length > 0 ? { sshHostKeys: hostKeys } : {}) });
       if (responding && seen.state === "running") nextInMs = PROBE_SLOW_MS;
     } catch {
       // The driver could not look (a transient error, or the agent shutting down): look again soon.

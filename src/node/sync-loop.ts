@@ -46,6 +46,9 @@ export class SyncLoop {
   /** The server has heard this node's first look at every VM it should run: the node is online. */
   private synced = false;
   private readonly onlineWaiters: Array<() => void> = [];
+  /** Whether the last request reached the server: null before the first one. Its changes are logged. */
+  private reachable: boolean | null = null;
+  private lostAt = 0;
 
   constructor(private readonly opts: SyncLoopOptions) {}
 
@@ -91,9 +94,19 @@ export class SyncLoop {
         const body: SyncRequest = { ...this.opts.node, version: this.version, waitSeconds: wait, reports: [...sent.values()] };
         response = await this.opts.link.sync(body, wait, poll.abort.signal);
         backoff = RETRY_FIRST_MS;
+        if (this.reachable !== true) {
+          if (this.reachable === null) log("connected to the server", { node: this.opts.node.node });
+          else log("the server answers again", { downSeconds: Math.round((this.opts.clock.now() - this.lostAt) / 1000) });
+          this.reachable = true;
+        }
       } catch (err) {
         if (this.stopped) break;
         if (poll.abort.signal.aborted) continue; // woken up to report a change at once
+        if (this.reachable !== false) {
+          log(this.reachable === null ? "cannot reach the server yet; retrying until it answers" : "lost the server; retrying until it answers again", { err: String(err) });
+          this.reachable = false;
+          this.lostAt = this.opts.clock.now();
+        }
         log("sync with the server failed; retrying", { err: String(err), retryMs: backoff });
         this.dirty = true;
         await sleep(this.opts.clock, backoff, this.stopping.signal);

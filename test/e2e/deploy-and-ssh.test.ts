@@ -49,6 +49,13 @@ test("alice deploys a VM, ssh-es in as root with her key, and terminating it lea
   });
 
   const hostKey = await sshHostKey(vm.ssh.host, vm.ssh.port);
+  // The node read the guest's host key from its console at boot: it is the one its sshd offers.
+  const known = await eventually("the VM's host key to be known", 60_000, async () => {
+    const now = await alice.vm(vm.id);
+    return now.sshHostKeys.length > 0 ? now.sshHostKeys : undefined;
+  });
+  assert.deepEqual(known.map((k) => `${k.type} ${k.key}`), [hostKey], "the vm object carries the key ssh-keyscan sees");
+  assert.match(known[0]!.fingerprint, /^SHA256:[A-Za-z0-9+/]{43}$/);
   const vmDir = join(up!.dataDir, "node", "vms", vm.id);
   assert.ok(existsSync(join(vmDir, "overlay.qcow2")), "the VM's overlay lives in its own directory");
   assert.equal((await processesMentioning(vmDir)).length, 1, "exactly one QEMU runs the VM");

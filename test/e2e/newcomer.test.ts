@@ -5,17 +5,31 @@
 // free ports and temporary paths where the README names hosts and system paths.
 
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
 import { repoRoot } from "../../src/core/repo.js";
 import { pickFreePort } from "../../src/node/drivers/qemu/ports.js";
 import { Hopeless, eventually, sshKeygen } from "../support/processes.js";
-import { IMAGES, VgridProcess, cleanUp, tempDir } from "../support/vgrid.js";
+import { IMAGES, VgridProcess, cleanUp, createToken, tempDir } from "../support/vgrid.js";
 
-const exec = promisify(execFile);
+
+/**
+ * Runs `script` with bash as a person's shell would, with nothing on stdin (a pipe there would make
+ * bash read the bashrc files as under rshd); rejects with its output when it fails.
+ */
+function shell(script: string, cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", ["-ec", script], { cwd, env, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve({ stdout }) : reject(new Error(`'${script}' failed (${code}):\n${stdout}${stderr}`))));
+  });
+}
 const README = await readFile(join(repoRoot(), "README.md"), "utf8");
 
 /** The fenced block right after `<!-- test: NAME -->` in the README. */
@@ -63,21 +77,25 @@ async function type(lines: string[], env: NodeJS.ProcessEnv, replace: (line: str
     if (/\bNAME\b/.test(raw) && name === "") assert.fail(`'${raw}' names a VM before any was deployed`);
     const line = replace(raw).replaceAll("NAME", name);
     if (line.startsWith("export ")) {
-      const { stdout } = await exec("bash", ["-euc", `${line}\nenv -0`], { cwd: checkout, env: environment, timeout: 120_000 });
+      const { stdout } = await shell(`${line}\nenv -0`, checkout, environment, 120_000);
       environment = Object.fromEntries(stdout.split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
       continue;
     }
     // stdin is not a terminal: nothing may wait for an answer at a prompt.
-    const { stdout } = await exec("bash", ["-euc", line], { cwd: checkout, env: environment, timeout: 600_000 }).catch(
-      (err: { stdout: string; stderr: string; code: number }) => {
-        throw new Error(`'${line}' failed (${err.code}):\n${err.stdout}${err.stderr}`);
-      },
-    );
+    const { stdout } = await shell(line, checkout, environment, 600_000);
     outputs.push(stdout);
     const deployed = /^deployed (\S+) /m.exec(stdout);
     if (deployed) name = deployed[1]!;
   }
   return { name, outputs };
+}
+
+/** Waits until the VM NAME is terminated: its node has stopped its QEMU and deleted its files. */
+async function untilTerminated(name: string, env: NodeJS.ProcessEnv): Promise<void> {
+  await eventually(`${name} to be terminated`, 120_000, async () => {
+    const { stdout } = await shell(`vgrid show ${name} --json`, checkout, env, 30_000).catch(() => ({ stdout: "{}" }));
+    return (JSON.parse(stdout) as { state?: string }).state === "terminated" ? true : undefined;
+  }, 500);
 }
 
 test("the README's first hour works as written: vgrid up's lines as the admin, then a user with a new key", async () => {
@@ -119,6 +137,7 @@ test("the README's first hour works as written: vgrid up's lines as the admin, t
   const hostnameOut = alice.outputs.find((o, i) => i > 0 && o.trim() === alice.name.split(".")[0]);
   assert.ok(hostnameOut, `vgrid ssh NAME -- hostname printed ${alice.name}: ${JSON.stringify(alice.outputs)}`);
   assert.match(alice.outputs.join(""), new RegExp(`${alice.name}.*terminating`), "vgrid terminate NAME says so");
+  await untilTerminated(alice.name, { ...personEnv(aliceHome), PATH: `${join(checkout, "bin")}:${process.env.PATH ?? ""}`, VGRID_URL: url, VGRID_TOKEN: await createToken(join(checkout, "vgrid-data"), "alice") });
 });
 
 test("the README's cluster section: its server.toml and node.toml, as written but for hosts and paths, run a VM", async () => {
@@ -154,10 +173,17 @@ test("the README's cluster section: its server.toml and node.toml, as written bu
     return server.output.includes("listening on") ? true : undefined;
   }, 200);
   assert.match(server.output, /no one can log in yet: .*vgrid token create --user NAME --admin --config/, "it says how to mint the first token");
-  const { stdout } = await exec("bash", ["-euc", tokenLine], { cwd: checkout, env });
+  const { stdout } = await shell(tokenLine, checkout, env, 60_000);
   const token = stdout.trim().split("\n").at(-1)!;
   const node = new VgridProcess(spawn("bash", ["-c", `exec ${nodeLine}`], { cwd: checkout, env, stdio: ["ignore", "pipe", "pipe"] }));
   processes.push(node);
+  // What the README's comment on the node line says it prints.
+  const said = /# on hv1; it says "([^"]+)"/.exec(block("cluster"))?.[1];
+  assert.ok(said, "the README says what the node prints once it is connected");
+  await eventually(`the node to say '${said}'`, 60_000, async () => {
+    if (!node.running) throw new Hopeless(`vgrid node exited: ${node.output}`);
+    return node.output.includes(said) ? true : undefined;
+  }, 200);
 
   const user = { ...env, VGRID_URL: `http://127.0.0.1:${port}`, VGRID_TOKEN: token };
   const { outputs, name } = await type(
@@ -166,4 +192,5 @@ test("the README's cluster section: its server.toml and node.toml, as written bu
   );
   assert.ok(name, outputs.join(""));
   assert.equal(outputs[2]?.trim(), name.split(".")[0], "the cluster's VM answers ssh with its hostname");
+  await untilTerminated(name, user);
 });

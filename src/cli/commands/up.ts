@@ -16,6 +16,7 @@ import { startServer } from "../../server/server.js";
 import { parseCommand, positiveInteger } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
 import type { CliIo } from "../output.js";
+import { readKeyFile, rememberIdentity } from "../local-keys.js";
 import { prepareAdmin, type AdminWelcome } from "../up-admin.js";
 import { untilSignal } from "../signals.js";
 
@@ -80,6 +81,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     cleanups.push(() => node.shutdown(!keepVms));
     if ((await Promise.race([node.agent.online().then(() => "online" as const), signalled])) === "online") {
       const admin = await prepareAdmin(server.ctx.db, ADMIN);
+      // The person who ran vgrid up has the private halves: `vgrid ssh` offers them (their HOME's).
+      for (const file of admin.keyFiles) await rememberIdentity(await readKeyFile(file)).catch(() => undefined);
       io.err(`vgrid is up: ${server.url} (local node online, up to ${maxVms} VMs, images: ${config.images.map((i) => i.tag).join(", ")})`);
       io.out(welcome({ url: server.url, dataDir, admin, image: config.images[0]!.tag }));
     }
@@ -112,7 +115,7 @@ function welcome(w: { url: string; dataDir: string; admin: AdminWelcome; image: 
   if (w.admin.hasKeys) {
     lines.push(`  vgrid deploy ${w.image} --wait`, "  vgrid ssh NAME -- hostname              # NAME: what deploy printed (vgrid ls lists them)");
   } else {
-    lines.push(`  ssh-keygen -t ed25519 -N '' -f ~/.ssh/id_ed25519 && vgrid keys add ~/.ssh/id_ed25519.pub`, `  vgrid deploy ${w.image} --wait`);
+    lines.push(`  mkdir -p -m 700 ~/.ssh && ssh-keygen -q -t ed25519 -N '' -f ~/.ssh/id_ed25519 && vgrid keys add ~/.ssh/id_ed25519.pub`, `  vgrid deploy ${w.image} --wait`);
   }
   if (w.admin.keyFiles.length > 0) lines.push(`The admin's VMs accept the ssh keys of this machine's user: ${w.admin.keyFiles.join(", ")}`);
   lines.push(`Other users: vgrid token create --user NAME${dataFlag}`, `API docs: ${w.url}/api/docs`);

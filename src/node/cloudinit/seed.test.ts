@@ -90,7 +90,15 @@ describe("renderSeedFiles", () => {
     assert.doesNotMatch(userData, /^runcmd/m);
   });
 
-  const badHostnames = ["", "vm 1", "vm\nx", "-vm", "a".repeat(64), "vm_1", "vm.example.org"];
+  it("gives a fully qualified pool name as the FQDN, and its first label as the hostname", () => {
+    const { metaData, userData } = renderSeedFiles(specWith({ hostname: "ctb-generic-19.cern.ch" }));
+    assert.match(metaData, /^local-hostname: "ctb-generic-19"$/m);
+    assert.match(userData, /^hostname: "ctb-generic-19"$/m);
+    assert.match(userData, /^fqdn: "ctb-generic-19\.cern\.ch"$/m);
+    assert.doesNotMatch(renderSeedFiles(specWith({ hostname: "vm-003" })).userData, /^fqdn:/m, "a single label has no FQDN line");
+  });
+
+  const badHostnames = ["", "vm 1", "vm\nx", "-vm", "a".repeat(64), "vm_1", "vm..example.org", "Vm.example.org", "vm.-x.org"];
   for (const hostname of badHostnames) {
     it(`rejects the hostname ${JSON.stringify(hostname)}`, () => {
       assert.throws(() => renderSeedFiles(specWith({ hostname })), (err: unknown) => {

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { Invalid } from "../../core/errors.js";
-import { isValidHostname, printable } from "../../core/names.js";
+import { guestHostname, isPoolHostname, printable } from "../../core/names.js";
 import type { VmSpec } from "../../core/protocol.js";
 import { run } from "../../core/run.js";
 
@@ -27,16 +27,19 @@ const XORRISO_TIMEOUT_MS = 30_000;
  * line of its own (`  - "ssh-ed25519 AAAA... comment"`) because the tiny guest reads them with sed.
  */
 export function renderSeedFiles(spec: VmSpec): SeedFiles {
-  if (!isValidHostname(spec.hostname)) {
-    throw new Invalid("hostname", `hostname '${printable(spec.hostname)}' is not a valid host name (RFC 1123 label)`);
+  if (!isPoolHostname(spec.hostname)) {
+    throw new Invalid("hostname", `hostname '${printable(spec.hostname)}' is not a valid host name (RFC 1123 labels)`);
   }
-  const metaData = [`instance-id: ${yamlString(spec.id)}`, `local-hostname: ${yamlString(spec.hostname)}`, ""].join(
-    "\n",
-  );
+  // A pool may hold fully qualified names, as the seed's did: the guest's own hostname is the first
+  // label, its FQDN the whole name.
+  const hostname = guestHostname(spec.hostname);
+  const fqdn = spec.hostname === hostname ? [] : [`fqdn: ${yamlString(spec.hostname)}`];
+  const metaData = [`instance-id: ${yamlString(spec.id)}`, `local-hostname: ${yamlString(hostname)}`, ""].join("\n");
   const keys = spec.sshKeys.map((key) => key.trim()).filter((key) => key.length > 0);
   const userData = [
     "#cloud-config",
-    `hostname: ${yamlString(spec.hostname)}`,
+    `hostname: ${yamlString(hostname)}`,
+    ...fqdn,
     // The owner logs in as root with their own key: cloud-init locks root out unless told otherwise.
     "disable_root: false",
     "ssh_pwauth: false",
@@ -61,10 +64,10 @@ export function yamlString(value: string): string {
  * Writes the seed's files into `dir` and packs them into the ISO `outPath` with xorriso.
  * The caller makes `outPath` appear atomically (write elsewhere, then rename) if it needs to.
  */
-export async function writeSeedIso(dir: string, files: SeedFiles, outPath: string): Promise<void> {
+export async function writeSeedIso(dir: string, files: SeedFiles, outPath: string, signal?: AbortSignal): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(path.join(dir, USER_DATA), files.userData, { mode: 0o600 });
   await writeFile(path.join(dir, META_DATA), files.metaData, { mode: 0o600 });
   const args = ["-as", "mkisofs", "-output", path.resolve(outPath), "-volid", "cidata", "-joliet", "-rock"];
-  await run("xorriso", [...args, USER_DATA, META_DATA], { cwd: dir, timeoutMs: XORRISO_TIMEOUT_MS });
+  await run("xorriso", [...args, USER_DATA, META_DATA], { cwd: dir, timeoutMs: XORRISO_TIMEOUT_MS, ...(signal ? { signal } : {}) });
 }

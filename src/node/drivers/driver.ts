@@ -104,6 +104,12 @@ export interface Driver {
   /** Ids of every VM that has files on this node (running or not): what an agent re-adopts. */
   list(signal: AbortSignal): Promise<string[]>;
   /**
+   * What the guest wrote on its serial console since it last started, from the start: at most
+   * `maxBytes`, decoded as UTF-8 (latin1 bytes and all: it is the guest's text, only ever parsed).
+   * Empty when the driver keeps no console (`capabilities.serialConsole` false) or the VM has none.
+   */
+  readConsole(id: string, maxBytes: number, signal: AbortSignal): Promise<string>;
+  /**
    * Releases what the driver holds (sessions, watchers). VMs keep running unless stopped: the next
    * agent adopts them. The agent calls no verb after close, nor close while a verb runs.
    */

@@ -16,7 +16,7 @@ import { DriverError, type Driver, type DriverCapabilities, type VmObservation }
 import { PerVmLock } from "../per-vm-lock.js";
 import type { Accel } from "./args.js";
 import { QemuChildren } from "./children.js";
-import { fileExists, makeFileAtomically, removeTempFiles, writeFileAtomically } from "./file-io.js";
+import { fileExists, makeFileAtomically, readHead, removeTempFiles, writeFileAtomically } from "./file-io.js";
 import { vmPaths, vmsDir, type VmPaths } from "./files.js";
 import { directBoot, launchQemu } from "./launch.js";
 import { observeQemu, withoutPid } from "./observe.js";
@@ -88,13 +88,13 @@ export class QemuDriver implements Driver {
       signal.throwIfAborted();
       if (!(await fileExists(paths.overlay))) {
         await madeOrSaid("the node could not make the VM's disk", () =>
-          makeFileAtomically(paths.overlay, (tmp) => createOverlay(backing, tmp)),
+          makeFileAtomically(paths.overlay, (tmp) => createOverlay(backing, tmp, signal)),
         );
       }
       signal.throwIfAborted();
       if (!(await fileExists(paths.seedIso))) {
         await madeOrSaid("the node could not make the VM's cloud-init seed", () =>
-          makeFileAtomically(paths.seedIso, (tmp) => writeSeedIso(paths.seedDir, seed, tmp)),
+          makeFileAtomically(paths.seedIso, (tmp) => writeSeedIso(paths.seedDir, seed, tmp, signal)),
         );
       }
     }));
@@ -139,6 +139,12 @@ export class QemuDriver implements Driver {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
     }
+  }
+
+  async readConsole(id: string, maxBytes: number, signal: AbortSignal): Promise<string> {
+    if (!isVmId(id)) return "";
+    signal.throwIfAborted();
+    return readHead(this.pathsOf(id).consoleLog, maxBytes);
   }
 
   async close(): Promise<void> {

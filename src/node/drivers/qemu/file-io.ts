@@ -53,6 +53,22 @@ export async function readPort(file: string): Promise<number | null> {
   return Number.isInteger(port) && port > 0 && port < 65536 ? port : null;
 }
 
+/** The first `maxBytes` of `file` as text; empty when there is no such file. */
+export async function readHead(file: string, maxBytes: number): Promise<string> {
+  try {
+    const handle = await open(file, "r");
+    try {
+      const buffer = Buffer.alloc(maxBytes);
+      const { bytesRead } = await handle.read(buffer, 0, maxBytes, 0);
+      return buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return "";
+  }
+}
+
 /** The last lines QEMU wrote to its stderr log, for error messages. */
 export async function readTail(file: string): Promise<string> {
   try {

@@ -6,6 +6,6 @@ import { run } from "../../../core/run.js";
 const QEMU_IMG_TIMEOUT_MS = 30_000;
 
 /** `qemu-img create -f qcow2 -F qcow2 -b BACKING OUT`; `backing` must be absolute (stored in OUT). */
-export async function createOverlay(backing: string, out: string): Promise<void> {
-  await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing, out], { timeoutMs: QEMU_IMG_TIMEOUT_MS });
+export async function createOverlay(backing: string, out: string, signal?: AbortSignal): Promise<void> {
+  await run("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing, out], { timeoutMs: QEMU_IMG_TIMEOUT_MS, ...(signal ? { signal } : {}) });
 }

@@ -31,7 +31,9 @@ export interface SimDriverOptions {
  */
 export class SimDriver implements Driver {
   readonly name = "sim";
-  readonly capabilities: DriverCapabilities = { bootModes: ["direct", "disk"], networkModes: ["user", "bridge"], serialConsole: false };
+  readonly capabilities: DriverCapabilities = { bootModes: ["direct", "disk"], networkModes: ["user", "bridge"], serialConsole: true };
+  /** What each VM "printed" on its console: set by a test (`printOnConsole`), gone with the VM. */
+  private readonly consoles = new Map<string, string>();
   readonly vms: Map<string, SimVm>;
   readonly calls: Array<[SimVerb, string]> = [];
   readonly inspections = new Map<string, number>();
@@ -108,7 +110,10 @@ export class SimDriver implements Driver {
   }
 
   async destroy(id: string, signal: AbortSignal): Promise<void> {
-    await this.verb("destroy", id, signal, () => void this.vms.delete(id));
+    await this.verb("destroy", id, signal, () => {
+      this.vms.delete(id);
+      this.consoles.delete(id);
+    });
   }
 
   async inspect(id: string, signal: AbortSignal): Promise<VmObservation | undefined> {
@@ -125,6 +130,17 @@ export class SimDriver implements Driver {
     } finally {
       this.busy--;
     }
+  }
+
+  /** VM `id`'s guest writes `text` on its console (host keys at boot, say). */
+  printOnConsole(id: string, text: string): void {
+    this.consoles.set(id, (this.consoles.get(id) ?? "") + text);
+  }
+
+  async readConsole(id: string, maxBytes: number, signal: AbortSignal): Promise<string> {
+    this.use(`readConsole ${id}`);
+    signal.throwIfAborted();
+    return (this.consoles.get(id) ?? "").slice(0, maxBytes);
   }
 
   async list(signal: AbortSignal): Promise<string[]> {
