@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { sampleVm } from "../../test/support/fixtures.js";
+import { formatVmTable } from "./commands/ls.js";
 import { formatExpiry, formatTable, terminalSafe } from "./output.js";
 
 const now = new Date("2030-01-01T12:00:00Z");
@@ -31,4 +33,11 @@ test("text from the server never reaches the terminal as an escape sequence", ()
   const table = formatTable(["NAME", "ERROR"], [["vm-1", "bad\u001b]0;owned\u0007\nsecond line"]]);
   assert.equal(table.split("\n").length, 2, "a cell never breaks the table's lines");
   assert.equal(terminalSafe(table), table, "nothing in it is left to escape");
+});
+
+test("an admin's vgrid ls --all has an OWNER column", () => {
+  const vms = [sampleVm({ owner: "bob", state: "running" })];
+  assert.match(formatVmTable(vms, now, { owner: true }), /^ID\s+NAME\s+OWNER\s+IMAGE\s+STATE/);
+  assert.match(formatVmTable(vms, now, { owner: true }), /^7f3c0000\s+vm-003\s+bob\s+tiny\s+running/m);
+  assert.doesNotMatch(formatVmTable(vms, now), /OWNER/);
 });

@@ -68,6 +68,12 @@ const rows: Row[] = [
     words: ["spaces.toml: hosts[0].token: contains whitespace", "vgrid config new-node-secret"],
   },
   {
+    why: "a node secret with spaces in node.toml",
+    files: { "node.toml": `name = "hv1"\nserver = "http://127.0.0.1:1"\ntoken = "a long random secret for this node"\n` },
+    args: () => ["node", "--config", join(dir, "node.toml")],
+    words: ["node.toml: token: contains whitespace", "vgrid config new-node-secret"],
+  },
+  {
     why: "a node secret that is too short",
     files: { "short.toml": `[[hosts]]\nname = "hv1"\nmaxVms = 1\nmemoryMiB = 1024\ncpus = 1\ntoken = "short"\n` },
     args: () => ["server", "--config", join(dir, "short.toml")],

@@ -4,7 +4,7 @@
 import net from "node:net";
 
 import { Invalid } from "../../../core/errors.js";
-import { printable } from "../../../core/names.js";
+import { isMac, printable } from "../../../core/names.js";
 import type { VmSpec } from "../../../core/protocol.js";
 import type { VmPaths } from "./files.js";
 
@@ -33,7 +33,6 @@ export interface QemuArgsInput {
  * guest's QEMU at a few hundred MB of RSS instead of about 1 GB (MACHINE-NOTES.md, QEMU).
  */
 const TCG_TB_SIZE_MIB = 64;
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 /**
  * A value inside a QEMU option list (`-drive file=VALUE,format=...`): QEMU reads a comma as the
@@ -105,7 +104,7 @@ function checkArgsInput({ spec, sshBind, sshPort, boot }: QemuArgsInput): void {
   if (!Number.isInteger(spec.cpus) || spec.cpus < 1) {
     throw new Invalid("cpus", `cpus ${spec.cpus} is not a whole number of at least 1`);
   }
-  if (!MAC.test(spec.mac)) {
+  if (!isMac(spec.mac)) {
     throw new Invalid("mac", `MAC address '${printable(spec.mac)}' is not six hex pairs like 52:54:00:12:34:56`);
   }
   // QEMU 7.2's hostfwd takes an IPv4 address; a host name or anything else could smuggle options.
