@@ -6,7 +6,7 @@ TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.jso
 TINY := images/build/tiny.qcow2
 TINY_RECIPE := $(shell find src/images -type f 2>/dev/null)
 
-.PHONY: all deps system build demo test typecheck lint unit integration clean
+.PHONY: all deps system build demo test test-stages typecheck lint unit integration clean
 
 all: build
 
@@ -45,6 +45,10 @@ typecheck: deps
 lint: deps
 	npx eslint .
 
+# Store and API tests run on SQLite and on PostgreSQL: with-postgres starts one throwaway cluster for
+# the command it runs (`make test` runs everything under one); run alone, a test file starts its own.
+WITH_POSTGRES := node dist/test/support/with-postgres.js
+
 unit: build
 	node --test --test-concurrency=2 'dist/src/**/*.test.js'
 
@@ -53,6 +57,9 @@ integration: build
 
 # typecheck and lint run beside the unit tests; the VM tests run alone, since they load both cores.
 test: build
+	$(WITH_POSTGRES) $(MAKE) --no-print-directory test-stages
+
+test-stages:
 	$(MAKE) --no-print-directory -j3 typecheck lint unit
 	$(MAKE) --no-print-directory integration
 

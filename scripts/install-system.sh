@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vgrid needs on this machine, only those missing (idempotent and quick).
 # QEMU and its tools run the VMs; xorriso packs cloud-init seeds; cpio, kmod, xz-utils, zstd and
-# e2fsprogs build the tiny image; OpenSSH's client is what users (and the tests) log in with.
+# e2fsprogs build the tiny image; OpenSSH's client is what users (and the tests) log in with;
+# PostgreSQL's server is the store of a cluster of replicas (the tests start throwaway ones of it).
 set -euo pipefail
-packages=(qemu-system-x86 qemu-utils xorriso cpio kmod xz-utils zstd e2fsprogs openssh-client ca-certificates)
+packages=(qemu-system-x86 qemu-utils xorriso cpio kmod xz-utils zstd e2fsprogs openssh-client ca-certificates postgresql)
 # npm fetches the pinned Node.js and the project's packages; a machine without it gets Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

@@ -8,6 +8,7 @@ import { ImageEntrySchema, imageEntryProblem, type ImageEntry } from "../core/im
 import { HOST_NAME_PATTERN, MAC_PATTERN, POOL_HOSTNAME_PATTERN, normalizeUsername } from "../core/names.js";
 import { nodeSecretProblem } from "../core/node-secret.js";
 import { readToml, validateConfig } from "../core/toml-config.js";
+import type { StoreLocation } from "./store/db.js";
 
 const HostSchema = Type.Object(
   {
@@ -37,7 +38,15 @@ export const ServerFileSchema = Type.Object(
       { host: Type.String({ default: "127.0.0.1" }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }) },
       { additionalProperties: false, default: {} },
     ),
-    database: Type.Object({ file: Type.String({ default: "vgrid.db" }) }, { additionalProperties: false, default: {} }),
+    database: Type.Object(
+      {
+        /** The embedded SQLite store's file (the default). */
+        file: Type.String({ default: "vgrid.db" }),
+        /** A PostgreSQL database instead: several servers on one are replicas of one control plane. */
+        url: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     overcommit: Type.Object(
       { memory: Type.Number({ exclusiveMinimum: 0, default: 1 }), cpus: Type.Number({ exclusiveMinimum: 0, default: 4 }) },
       { additionalProperties: false, default: {} },
@@ -73,7 +82,7 @@ export type ImageConfig = ImageEntry;
 
 export interface ServerConfig {
   listen: { host: string; port: number };
-  database: { file: string };
+  database: StoreLocation;
   /** Overcommit ratios: schedulable memory and cpus are the host's own times these. */
   overcommit: { memory: number; cpus: number };
   expiry: { defaultHours: number; maxHours: number };
@@ -100,6 +109,10 @@ export interface ConfigSource {
  */
 export function buildServerConfig(input: unknown, source: ConfigSource): ServerConfig {
   const c = validateConfig(source.file, input, ServerFileSchema);
+  const given = (input as { database?: Record<string, unknown> } | undefined)?.database ?? {};
+  if ("file" in given && "url" in given) {
+    throw new ConfigError(source.file, "database", "give file (SQLite) or url (PostgreSQL), not both");
+  }
   const admins = c.admins.map((name, i) => {
     try {
       return normalizeUsername(name);
@@ -123,7 +136,7 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
   return Object.freeze({
     listen: c.listen,
     // A relative database path is relative to the config file, not to wherever the server was started.
-    database: { file: resolve(source.dir, c.database.file) },
+    database: storeLocation(c.database, source.dir),
     overcommit: c.overcommit,
     expiry: c.expiry,
     quota: c.quota,
@@ -133,6 +146,10 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     hostnames,
     images: c.images,
   });
+}
+
+function storeLocation(database: ServerFile["database"], dir: string): StoreLocation {
+  return database.url !== undefined ? { kind: "postgres", url: database.url } : { kind: "sqlite", file: resolve(dir, database.file) };
 }
 
 function refuseDuplicates(file: string, key: string, values: string[], what: string): void {

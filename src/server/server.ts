@@ -7,7 +7,7 @@ import type { ServerConfig } from "./config.js";
 import type { ServerContext } from "./context.js";
 import { Hub } from "./events/hub.js";
 import { syncCatalog } from "./store/catalog.js";
-import { openSqliteStore } from "./store/db.js";
+import { openStore } from "./store/db.js";
 
 export interface RunningServer {
   ctx: ServerContext;
@@ -24,7 +24,7 @@ export interface ContextOptions {
 
 /** The store opened and migrated, the catalog written from the config: everything but the HTTP side. */
 export async function openServerContext(config: ServerConfig, opts: ContextOptions = {}): Promise<ServerContext> {
-  const db = await openSqliteStore(config.database.file);
+  const db = await openStore(config.database);
   const now = opts.now ?? (() => new Date());
   try {
     await syncCatalog(db, config, now().toISOString());

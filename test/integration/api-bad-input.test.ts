@@ -1,28 +1,9 @@
-// Bad input through the real HTTP stack and a real SQLite store: every error is problem+json that
+// Bad input through the real HTTP stack, on SQLite and on PostgreSQL: every error is problem+json that
 // names the problem, and nothing is half-created (no VM row, no hostname taken).
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { KEY, startTestServer, type TestServer } from "../support/server.js";
-
-let server: TestServer;
-let alice: string;
-let bob: string;
-let admin: string;
-let bobsVm: string;
-
-before(async () => {
-  server = await startTestServer();
-  await server.bringNodeOnline();
-  alice = await server.tokenFor("alice");
-  bob = await server.tokenFor("bob");
-  admin = await server.tokenFor("root-admin", true);
-  const res = await server.app.inject({ method: "POST", url: "/api/v1/vms", headers: auth(bob), payload: { image: "tiny", sshKeys: [KEY] } });
-  assert.equal(res.statusCode, 201, res.body);
-  bobsVm = res.json<{ id: string }>().id;
-});
-
-after(async () => server.close());
+import { after, before, describe, test } from "node:test";
+import { DIALECTS, KEY, startTestServer, type TestServer } from "../support/server.js";
 
 function auth(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
@@ -73,118 +54,141 @@ const rows: Row[] = [
   { why: "a node sync with a user's token", method: "POST", url: "/api/v1/nodes/sync", body: { node: "h1", version: 0, waitSeconds: 0, sshHost: "x", facts: { memoryMiB: 1, cpus: 1 }, reports: [] }, status: 403, slug: "forbidden", words: ["'h1'"] },
 ];
 
-test("bad input gets a problem+json that names the problem, and changes nothing", async () => {
-  for (const row of rows) {
-    const token = row.token ? row.token() : alice;
-    const res = await server.app.inject({
-      method: row.method,
-      url: row.url.replace("BOB", bobsVm),
-      headers: {
-        ...(token ? auth(token) : {}),
-        ...(row.raw ? { "content-type": row.raw.contentType } : {}),
-      },
-      ...(row.raw ? { payload: row.raw.payload } : row.body === undefined ? {} : { payload: row.body as object }),
+for (const dialect of DIALECTS) {
+  describe(`on ${dialect}`, () => {
+    let server: TestServer;
+    let alice: string;
+    let bob: string;
+    let admin: string;
+    let bobsVm: string;
+
+    before(async () => {
+      server = await startTestServer({}, dialect);
+      await server.bringNodeOnline();
+      alice = await server.tokenFor("alice");
+      bob = await server.tokenFor("bob");
+      admin = await server.tokenFor("root-admin", true);
+      const res = await server.app.inject({ method: "POST", url: "/api/v1/vms", headers: auth(bob), payload: { image: "tiny", sshKeys: [KEY] } });
+      assert.equal(res.statusCode, 201, res.body);
+      bobsVm = res.json<{ id: string }>().id;
     });
-    assert.equal(res.statusCode, row.status, `${row.why}: ${res.body}`);
-    assert.match(res.headers["content-type"] as string, /^application\/problem\+json/, row.why);
-    const problem = res.json<{ type: string; title: string; status: number; detail: string }>();
-    assert.equal(problem.type, `/problems/${row.slug}`, row.why);
-    assert.equal(problem.status, row.status, row.why);
-    assert.ok(problem.title.length > 0, row.why);
-    for (const w of row.words) assert.ok(problem.detail.includes(w), `${row.why}: '${problem.detail}' should mention '${w}'`);
-  }
-  const vms = await server.ctx.db.selectFrom("vms").select("id").execute();
-  assert.deepEqual(vms.map((v) => v.id), [bobsVm], "no VM was half-created by a bad request");
-  const taken = await server.ctx.db.selectFrom("hostnames").select("name").where("vm_id", "is not", null).execute();
-  assert.equal(taken.length, 1, "only bob's VM holds a hostname");
-  const alicesKeys = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: auth(alice) });
-  assert.deepEqual(alicesKeys.json<{ sshKeys: string[] }>().sshKeys, [], "a rejected key list saves nothing");
-});
 
-test("an admin sees and may terminate another user's VM", async () => {
-  const seen = await server.app.inject({ method: "GET", url: `/api/v1/vms/${bobsVm}`, headers: auth(admin) });
-  assert.equal(seen.statusCode, 200);
-  const all = await server.app.inject({ method: "GET", url: "/api/v1/vms?all=true", headers: auth(admin) });
-  assert.ok(all.json<{ items: Array<{ id: string }> }>().items.some((v) => v.id === bobsVm));
-  const mine = await server.app.inject({ method: "GET", url: "/api/v1/vms?all=true", headers: auth(alice) });
-  assert.deepEqual(mine.json<{ items: unknown[] }>().items, [], "all=true shows a user only their own VMs");
-  const hosts = await server.app.inject({ method: "GET", url: "/api/v1/hosts", headers: auth(admin) });
-  assert.deepEqual(hosts.json<{ items: Array<{ name: string; vms: number; online: boolean }> }>().items.map((h) => [h.name, h.vms, h.online]), [["h1", 1, true]]);
-  const ended = await server.app.inject({ method: "DELETE", url: `/api/v1/vms/${bobsVm}`, headers: auth(admin) });
-  assert.equal(ended.statusCode, 202);
-  assert.equal(ended.json<{ state: string }>().state, "terminating");
-});
+    after(async () => server.close());
 
-test("the OpenAPI document describes the API", async () => {
-  const res = await server.app.inject({ method: "GET", url: "/api/docs/json" });
-  assert.equal(res.statusCode, 200);
-  const doc = res.json<{ paths: Record<string, unknown> }>();
-  for (const path of ["/api/v1/vms", "/api/v1/vms/{id}", "/api/v1/me", "/api/v1/me/ssh-keys", "/api/v1/images", "/api/v1/hosts"]) {
-    assert.ok(doc.paths[path], `${path} is documented`);
-  }
-});
+    test("bad input gets a problem+json that names the problem, and changes nothing", async () => {
+      for (const row of rows) {
+        const token = row.token ? row.token() : alice;
+        const res = await server.app.inject({
+          method: row.method,
+          url: row.url.replace("BOB", bobsVm),
+          headers: {
+            ...(token ? auth(token) : {}),
+            ...(row.raw ? { "content-type": row.raw.contentType } : {}),
+          },
+          ...(row.raw ? { payload: row.raw.payload } : row.body === undefined ? {} : { payload: row.body as object }),
+        });
+        assert.equal(res.statusCode, row.status, `${row.why}: ${res.body}`);
+        assert.match(res.headers["content-type"] as string, /^application\/problem\+json/, row.why);
+        const problem = res.json<{ type: string; title: string; status: number; detail: string }>();
+        assert.equal(problem.type, `/problems/${row.slug}`, row.why);
+        assert.equal(problem.status, row.status, row.why);
+        assert.ok(problem.title.length > 0, row.why);
+        for (const w of row.words) assert.ok(problem.detail.includes(w), `${row.why}: '${problem.detail}' should mention '${w}'`);
+      }
+      const vms = await server.ctx.db.selectFrom("vms").select("id").execute();
+      assert.deepEqual(vms.map((v) => v.id), [bobsVm], "no VM was half-created by a bad request");
+      const taken = await server.ctx.db.selectFrom("hostnames").select("name").where("vm_id", "is not", null).execute();
+      assert.equal(taken.length, 1, "only bob's VM holds a hostname");
+      const alicesKeys = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: auth(alice) });
+      assert.deepEqual(alicesKeys.json<{ sshKeys: string[] }>().sshKeys, [], "a rejected key list saves nothing");
+    });
 
-test("the OpenAPI page is served, and readiness follows the node", async () => {
-  const page = await server.app.inject({ method: "GET", url: "/api/docs" });
-  assert.ok(page.statusCode === 200 || page.statusCode === 302, `docs page: ${page.statusCode}`);
-  const html = page.statusCode === 302 ? await server.app.inject({ method: "GET", url: page.headers.location as string }) : page;
-  assert.match(html.headers["content-type"] as string, /text\/html/);
+    test("an admin sees and may terminate another user's VM", async () => {
+      const seen = await server.app.inject({ method: "GET", url: `/api/v1/vms/${bobsVm}`, headers: auth(admin) });
+      assert.equal(seen.statusCode, 200);
+      const all = await server.app.inject({ method: "GET", url: "/api/v1/vms?all=true", headers: auth(admin) });
+      assert.ok(all.json<{ items: Array<{ id: string }> }>().items.some((v) => v.id === bobsVm));
+      const mine = await server.app.inject({ method: "GET", url: "/api/v1/vms?all=true", headers: auth(alice) });
+      assert.deepEqual(mine.json<{ items: unknown[] }>().items, [], "all=true shows a user only their own VMs");
+      const hosts = await server.app.inject({ method: "GET", url: "/api/v1/hosts", headers: auth(admin) });
+      assert.deepEqual(hosts.json<{ items: Array<{ name: string; vms: number; online: boolean }> }>().items.map((h) => [h.name, h.vms, h.online]), [["h1", 1, true]]);
+      const ended = await server.app.inject({ method: "DELETE", url: `/api/v1/vms/${bobsVm}`, headers: auth(admin) });
+      assert.equal(ended.statusCode, 202);
+      assert.equal(ended.json<{ state: string }>().state, "terminating");
+    });
 
-  const fresh = await startTestServer();
-  try {
-    assert.equal((await fresh.app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
-    const before = await fresh.app.inject({ method: "GET", url: "/readyz" });
-    assert.equal(before.statusCode, 503, "not ready while no node is online");
-    const deploy = await fresh.app.inject({ method: "POST", url: "/api/v1/vms", headers: auth(await fresh.tokenFor("dave")), payload: { image: "tiny", sshKeys: [KEY] } });
-    assert.equal(deploy.statusCode, 503);
-    assert.equal(deploy.json<{ type: string }>().type, "/problems/no-node");
-    await fresh.bringNodeOnline();
-    assert.equal((await fresh.app.inject({ method: "GET", url: "/readyz" })).statusCode, 200);
-  } finally {
-    await fresh.close();
-  }
-});
+    test("the OpenAPI document describes the API", async () => {
+      const res = await server.app.inject({ method: "GET", url: "/api/docs/json" });
+      assert.equal(res.statusCode, 200);
+      const doc = res.json<{ paths: Record<string, unknown> }>();
+      for (const path of ["/api/v1/vms", "/api/v1/vms/{id}", "/api/v1/me", "/api/v1/me/ssh-keys", "/api/v1/images", "/api/v1/hosts"]) {
+        assert.ok(doc.paths[path], `${path} is documented`);
+      }
+    });
 
-test("tokens are stored as hashes, never as the secret", async () => {
-  const secret = await server.tokenFor("erin");
-  const rows = await server.ctx.db.selectFrom("tokens").selectAll().execute();
-  assert.ok(rows.length > 0);
-  for (const row of rows) assert.ok(!Object.values(row).some((v) => typeof v === "string" && v.includes(secret.slice(4, 20))));
-  const created = await server.app.inject({ method: "POST", url: "/api/v1/tokens", headers: auth(secret), payload: { name: "ci" } });
-  assert.equal(created.statusCode, 201);
-  const shown = created.json<{ id: string; token: string }>();
-  const listed = await server.app.inject({ method: "GET", url: "/api/v1/tokens", headers: auth(secret) });
-  assert.ok(!listed.body.includes(shown.token), "a token is shown once, at creation");
-  const revoked = await server.app.inject({ method: "DELETE", url: `/api/v1/tokens/${shown.id}`, headers: auth(secret) });
-  assert.equal(revoked.statusCode, 204);
-  const after = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: auth(shown.token) });
-  assert.equal(after.statusCode, 401, "a revoked token no longer opens the API");
-});
+    test("the OpenAPI page is served, and readiness follows the node", async () => {
+      const page = await server.app.inject({ method: "GET", url: "/api/docs" });
+      assert.ok(page.statusCode === 200 || page.statusCode === 302, `docs page: ${page.statusCode}`);
+      const html = page.statusCode === 302 ? await server.app.inject({ method: "GET", url: page.headers.location as string }) : page;
+      assert.match(html.headers["content-type"] as string, /text\/html/);
 
-test("a size no host of the pool could ever hold is bad input, not a conflict", async () => {
-  const small = await startTestServer({ hosts: [{ name: "h1", maxVms: 5, memoryMiB: 1024, cpus: 1, token: "node-token-for-tests-0123456789" }] });
-  try {
-    await small.bringNodeOnline();
-    const token = await small.tokenFor("frank");
-    const rows: Array<[Record<string, unknown>, string]> = [
-      [{ memoryMiB: 2048 }, "2048 MiB"],
-      [{ cpus: 2 }, "2 cpus"],
-    ];
-    for (const [size, words] of rows) {
-      const res = await small.app.inject({ method: "POST", url: "/api/v1/vms", headers: auth(token), payload: { image: "tiny", sshKeys: [KEY], ...size } });
-      assert.equal(res.statusCode, 400, res.body);
-      const p = res.json<{ detail: string }>();
-      assert.ok(p.detail.includes("could ever fit") && p.detail.includes(words), p.detail);
-    }
-    assert.equal((await small.ctx.db.selectFrom("vms").select("id").execute()).length, 0);
-  } finally {
-    await small.close();
-  }
-});
+      const fresh = await startTestServer({}, dialect);
+      try {
+        assert.equal((await fresh.app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
+        const before = await fresh.app.inject({ method: "GET", url: "/readyz" });
+        assert.equal(before.statusCode, 503, "not ready while no node is online");
+        const deploy = await fresh.app.inject({ method: "POST", url: "/api/v1/vms", headers: auth(await fresh.tokenFor("dave")), payload: { image: "tiny", sshKeys: [KEY] } });
+        assert.equal(deploy.statusCode, 503);
+        assert.equal(deploy.json<{ type: string }>().type, "/problems/no-node");
+        await fresh.bringNodeOnline();
+        assert.equal((await fresh.app.inject({ method: "GET", url: "/readyz" })).statusCode, 200);
+      } finally {
+        await fresh.close();
+      }
+    });
 
-test("metrics count VMs by state in Prometheus text", async () => {
-  const res = await server.app.inject({ method: "GET", url: "/metrics" });
-  assert.equal(res.statusCode, 200);
-  assert.match(res.body, /^vgrid_vms\{state="terminating"\} 1$/m);
-  assert.match(res.body, /^vgrid_hosts_online 1$/m);
-});
+    test("tokens are stored as hashes, never as the secret", async () => {
+      const secret = await server.tokenFor("erin");
+      const rows = await server.ctx.db.selectFrom("tokens").selectAll().execute();
+      assert.ok(rows.length > 0);
+      for (const row of rows) assert.ok(!Object.values(row).some((v) => typeof v === "string" && v.includes(secret.slice(4, 20))));
+      const created = await server.app.inject({ method: "POST", url: "/api/v1/tokens", headers: auth(secret), payload: { name: "ci" } });
+      assert.equal(created.statusCode, 201);
+      const shown = created.json<{ id: string; token: string }>();
+      const listed = await server.app.inject({ method: "GET", url: "/api/v1/tokens", headers: auth(secret) });
+      assert.ok(!listed.body.includes(shown.token), "a token is shown once, at creation");
+      const revoked = await server.app.inject({ method: "DELETE", url: `/api/v1/tokens/${shown.id}`, headers: auth(secret) });
+      assert.equal(revoked.statusCode, 204);
+      const after = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: auth(shown.token) });
+      assert.equal(after.statusCode, 401, "a revoked token no longer opens the API");
+    });
+
+    test("a size no host of the pool could ever hold is bad input, not a conflict", async () => {
+      const small = await startTestServer({ hosts: [{ name: "h1", maxVms: 5, memoryMiB: 1024, cpus: 1, token: "node-token-for-tests-0123456789" }] }, dialect);
+      try {
+        await small.bringNodeOnline();
+        const token = await small.tokenFor("frank");
+        const rows: Array<[Record<string, unknown>, string]> = [
+          [{ memoryMiB: 2048 }, "2048 MiB"],
+          [{ cpus: 2 }, "2 cpus"],
+        ];
+        for (const [size, words] of rows) {
+          const res = await small.app.inject({ method: "POST", url: "/api/v1/vms", headers: auth(token), payload: { image: "tiny", sshKeys: [KEY], ...size } });
+          assert.equal(res.statusCode, 400, res.body);
+          const p = res.json<{ detail: string }>();
+          assert.ok(p.detail.includes("could ever fit") && p.detail.includes(words), p.detail);
+        }
+        assert.equal((await small.ctx.db.selectFrom("vms").select("id").execute()).length, 0);
+      } finally {
+        await small.close();
+      }
+    });
+
+    test("metrics count VMs by state in Prometheus text", async () => {
+      const res = await server.app.inject({ method: "GET", url: "/metrics" });
+      assert.equal(res.statusCode, 200);
+      assert.match(res.body, /^vgrid_vms\{state="terminating"\} 1$/m);
+      assert.match(res.body, /^vgrid_hosts_online 1$/m);
+    });
+  });
+}

@@ -1,43 +1,47 @@
-// The scheduler's promise under load: 50 deploys at once for 5 free slots, over real HTTP on a real
-// SQLite store. Exactly 5 get a VM, the 45 others a 409 no-capacity, and no hostname is given twice.
+// The scheduler's promise under load: 50 deploys at once for 5 free slots, over real HTTP, on SQLite
+// and on PostgreSQL. Exactly 5 get a VM, the 45 others a 409 no-capacity, and no hostname is given twice.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { KEY, startTestServer, type TestServer } from "../support/server.js";
+import { after, before, describe, test } from "node:test";
+import { DIALECTS, KEY, startTestServer, type TestServer } from "../support/server.js";
 
-let server: TestServer;
-let url: string;
+for (const dialect of DIALECTS) {
+  describe(`on ${dialect}`, () => {
+    let server: TestServer;
+    let url: string;
 
-before(async () => {
-  server = await startTestServer();
-  await server.bringNodeOnline();
-  url = await server.app.listen({ host: "127.0.0.1", port: 0 });
-});
+    before(async () => {
+      server = await startTestServer({}, dialect);
+      await server.bringNodeOnline();
+      url = await server.app.listen({ host: "127.0.0.1", port: 0 });
+    });
 
-after(async () => server.close());
+    after(async () => server.close());
 
-test("50 concurrent deploys for 5 slots: exactly 5 succeed, 45 get no-capacity, hostnames unique", async () => {
-  const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => server.tokenFor(`user${i}`)));
-  const answers = await Promise.all(
-    Array.from({ length: 50 }, async (_, i) => {
-      const res = await fetch(`${url}/api/v1/vms`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${tokens[i % tokens.length]}`, "content-type": "application/json" },
-        body: JSON.stringify({ image: "tiny", sshKeys: [KEY] }),
-      });
-      return { status: res.status, body: (await res.json()) as { name?: string; type?: string; host?: string } };
-    }),
-  );
-  const created = answers.filter((a) => a.status === 201);
-  const refused = answers.filter((a) => a.status === 409);
-  assert.equal(created.length, 5);
-  assert.equal(refused.length, 45);
-  assert.ok(refused.every((a) => a.body.type === "/problems/no-capacity"), "every refusal says no-capacity");
-  const names = created.map((a) => a.body.name);
-  assert.equal(new Set(names).size, 5, `hostnames are unique: ${names.join(", ")}`);
+    test("50 concurrent deploys for 5 slots: exactly 5 succeed, 45 get no-capacity, hostnames unique", async () => {
+      const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => server.tokenFor(`user${i}`)));
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const res = await fetch(`${url}/api/v1/vms`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${tokens[i % tokens.length]}`, "content-type": "application/json" },
+            body: JSON.stringify({ image: "tiny", sshKeys: [KEY] }),
+          });
+          return { status: res.status, body: (await res.json()) as { name?: string; type?: string; host?: string } };
+        }),
+      );
+      const created = answers.filter((a) => a.status === 201);
+      const refused = answers.filter((a) => a.status === 409);
+      assert.equal(created.length, 5);
+      assert.equal(refused.length, 45);
+      assert.ok(refused.every((a) => a.body.type === "/problems/no-capacity"), "every refusal says no-capacity");
+      const names = created.map((a) => a.body.name);
+      assert.equal(new Set(names).size, 5, `hostnames are unique: ${names.join(", ")}`);
 
-  const rows = await server.ctx.db.selectFrom("vms").select(["name", "host"]).execute();
-  assert.equal(rows.length, 5, "the store holds exactly the 5 VMs answered");
-  const held = await server.ctx.db.selectFrom("hostnames").select("name").where("vm_id", "is not", null).execute();
-  assert.deepEqual(held.map((h) => h.name).sort(), [...names].sort(), "exactly their hostnames are taken");
-});
+      const rows = await server.ctx.db.selectFrom("vms").select(["name", "host"]).execute();
+      assert.equal(rows.length, 5, "the store holds exactly the 5 VMs answered");
+      const held = await server.ctx.db.selectFrom("hostnames").select("name").where("vm_id", "is not", null).execute();
+      assert.deepEqual(held.map((h) => h.name).sort(), [...names].sort(), "exactly their hostnames are taken");
+    });
+  });
+}

@@ -3,11 +3,12 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { openSqliteStore } from "../../src/server/store/db.js";
+import { openSqliteStore, openStore } from "../../src/server/store/db.js";
+import { freshDatabase } from "../support/postgres.js";
 import { userForToken } from "../../src/server/store/users.js";
 import { VGRID, tempDir } from "../support/vgrid.js";
 
@@ -56,5 +57,21 @@ test("token create refuses a bad name or a missing store with one line and exit 
     assert.equal(failed.code, 1, args.join(" "));
     assert.equal(failed.stderr.trim().split("\n").length, 1, failed.stderr);
     assert.ok(failed.stderr.includes(words), failed.stderr);
+  }
+});
+
+test("token create works on the store a server.toml names, PostgreSQL's too", async (t) => {
+  const pg = await freshDatabase();
+  t.after(() => pg.drop());
+  await (await openStore({ kind: "postgres", url: pg.url })).destroy(); // as a first `vgrid server` would leave it
+  const config = join(dir, "pg-server.toml");
+  await writeFile(config, `[database]\nurl = "${pg.url}"\n`);
+  const { stdout } = await run(VGRID, ["token", "create", "--user", "dora", "--admin", "--config", config]);
+  const token = stdout.trim().split("\n").at(-1)!;
+  const db = await openStore({ kind: "postgres", url: pg.url });
+  try {
+    assert.deepEqual(await userForToken(db, token, new Date().toISOString()), { name: "dora", admin: true, sshKeys: [], maxVms: null });
+  } finally {
+    await db.destroy();
   }
 });

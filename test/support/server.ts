@@ -3,12 +3,28 @@
 
 import type { FastifyInstance } from "fastify";
 import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { buildApp } from "../../src/server/api/app.js";
 import { buildServerConfig } from "../../src/server/config.js";
 import type { ServerContext } from "../../src/server/context.js";
 import { openServerContext } from "../../src/server/server.js";
 import { ensureUser, issueToken } from "../../src/server/store/users.js";
+import { freshDatabase } from "./postgres.js";
 import { tempDir } from "./vgrid.js";
+
+/** Every store test and API test runs on each of these, as Kysely's own suite does. */
+export const DIALECTS = ["sqlite", "postgres"] as const;
+export type Dialect = (typeof DIALECTS)[number];
+
+/**
+ * server.toml's `[database]` for a test on `dialect`: a SQLite file in `dir`, or a fresh database in
+ * the run's throwaway PostgreSQL; `drop` removes the latter.
+ */
+export async function testDatabase(dialect: Dialect, dir: string): Promise<{ database: Record<string, string>; drop(): Promise<void> }> {
+  if (dialect === "sqlite") return { database: { file: join(dir, "vgrid.db") }, drop: async () => {} };
+  const pg = await freshDatabase();
+  return { database: { url: pg.url }, drop: () => pg.drop() };
+}
 
 export const NODE_TOKEN = "node-token-for-tests-0123456789";
 /** A well-formed public key, for API tests where no one logs in to the VM. */
@@ -37,13 +53,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** server.toml's settings for the test server; `over` replaces whole top-level keys (as a file would set them). */
-export async function startTestServer(over: Record<string, unknown> = {}): Promise<TestServer> {
+/**
+ * A test server on `dialect` (SQLite unless told); `over` replaces whole top-level keys of its
+ * server.toml settings (as a file would set them).
+ */
+export async function startTestServer(over: Record<string, unknown> = {}, dialect: Dialect = "sqlite"): Promise<TestServer> {
   const dir = await tempDir("api");
+  const store = await testDatabase(dialect, dir);
   const config = buildServerConfig(
     {
       listen: { host: "127.0.0.1", port: 0 },
-      database: { file: "vgrid.db" },
+      database: store.database,
       overcommit: { memory: 1, cpus: 1 },
       expiry: { defaultHours: 24, maxHours: 48 },
       admins: ["root-admin"],
@@ -76,6 +96,7 @@ export async function startTestServer(over: Record<string, unknown> = {}): Promi
     async close() {
       await app.close();
       await ctx.db.destroy();
+      await store.drop();
       await rm(dir, { recursive: true, force: true });
     },
   };

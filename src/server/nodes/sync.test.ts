@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { VmReport } from "../../core/protocol.js";
-import { NODE_TOKEN, startTestServer } from "../../../test/support/server.js";
+import { DIALECTS, NODE_TOKEN, startTestServer } from "../../../test/support/server.js";
 import { Hub } from "../events/hub.js";
 import type { VmRow } from "../store/schema.js";
 import { toVm } from "../store/vms.js";
@@ -39,33 +39,35 @@ test("the admins' detail travels with the owner's reason, and stays when a repor
   assert.deepEqual(failureAfter({ ...failed, state: "failed" }, { state: "terminated", error: null, detail: null }), failed);
 });
 
-test("a node cannot give an ssh host that ssh would read as an option or anything but an address", async (t) => {
-  const server = await startTestServer();
-  t.after(() => server.close());
-  const rows: Array<[string, number]> = [
-    ["-oProxyCommand=touch /tmp/pwned", 400],
-    ["-p2222", 400],
-    ["host name", 400],
-    ["alice@host", 400],
-    ["host;reboot", 400],
-    ["", 400],
-    [`${"a".repeat(254)}`, 400],
-    ["127.0.0.1", 200],
-    ["node-1.lab.example.org", 200],
-    ["::1", 200],
-    [`${"a".repeat(253)}`, 200],
-  ];
-  for (const [sshHost, status] of rows) {
-    const res = await server.app.inject({
-      method: "POST",
-      url: "/api/v1/nodes/sync",
-      headers: { authorization: `Bearer ${NODE_TOKEN}` },
-      payload: { node: "h1", version: 0, waitSeconds: 0, sshHost, facts: { memoryMiB: 8192, cpus: 8 }, reports: [] },
-    });
-    assert.equal(res.statusCode, status, `sshHost '${sshHost}': ${res.body}`);
-    if (status === 400) assert.match(res.body, /sshHost/, "the problem names the field");
-  }
-});
+for (const dialect of DIALECTS) {
+  test(`on ${dialect}: a node cannot give an ssh host that ssh would read as an option or anything but an address`, async (t) => {
+    const server = await startTestServer({}, dialect);
+    t.after(() => server.close());
+    const rows: Array<[string, number]> = [
+      ["-oProxyCommand=touch /tmp/pwned", 400],
+      ["-p2222", 400],
+      ["host name", 400],
+      ["alice@host", 400],
+      ["host;reboot", 400],
+      ["", 400],
+      [`${"a".repeat(254)}`, 400],
+      ["127.0.0.1", 200],
+      ["node-1.lab.example.org", 200],
+      ["::1", 200],
+      [`${"a".repeat(253)}`, 200],
+    ];
+    for (const [sshHost, status] of rows) {
+      const res = await server.app.inject({
+        method: "POST",
+        url: "/api/v1/nodes/sync",
+        headers: { authorization: `Bearer ${NODE_TOKEN}` },
+        payload: { node: "h1", version: 0, waitSeconds: 0, sshHost, facts: { memoryMiB: 8192, cpus: 8 }, reports: [] },
+      });
+      assert.equal(res.statusCode, status, `sshHost '${sshHost}': ${res.body}`);
+      if (status === 400) assert.match(res.body, /sshHost/, "the problem names the field");
+    }
+  });
+}
 
 test("the vm object never shows an ssh host stored before nodes' requests were checked", () => {
   const row: VmRow = {
@@ -101,7 +103,7 @@ test("the guest's host keys: only well-formed public keys are kept, and the firs
   assert.equal(acceptedHostKeys(["not a key", "ssh-ed25519 AAAAbroken"]), null);
   assert.equal(acceptedHostKeys([good, "junk", good]), JSON.stringify([good.split(" ").slice(0, 2).join(" ")]));
 
-  const row = { id: "7f3c0e52-5b7e-4c1a-9d59-0e0a3c6f1b2d", state: "running", responding: 1, ssh_port: 2222, ip: null, error: null, error_detail: null, ssh_host_keys: null };
+  const row = { id: "7f3c0e52-5b7e-4c1a-9d59-0e0a3c6f1b2d", state: "running", responding: 1, ssh_port: 2222, ip: null, error: null, error_detail: null, ssh_host_keys: null, memory_mib: 256, cpus: 1 };
   const report = { id: row.id, state: "running" as const, responding: true, sshPort: 2222, ip: null, error: null, detail: null };
   const first = reportChange(row, { ...report, sshHostKeys: [good] });
   assert.equal(first?.ssh_host_keys, acceptedHostKeys([good]));

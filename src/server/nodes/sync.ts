@@ -9,7 +9,7 @@ import { desiredOf, nextState, type VmState } from "../../core/vm-state.js";
 import type { ServerContext } from "../context.js";
 import type { DbOrTx } from "../store/db.js";
 import { releaseHostname } from "../store/hostnames.js";
-import { desiredVersion, hostTokenHash, recordSync } from "../store/hosts.js";
+import { desiredVersion, hostTokenHash, recordSync, releaseSlot } from "../store/hosts.js";
 import { hashSecret } from "../store/secrets.js";
 import { findVm, placedVms, updateVm, vmsOnHost, type ReportedVmRow } from "../store/vms.js";
 
@@ -37,8 +37,11 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
       }
       if (change === undefined) continue;
       await updateVm(tx, report.id, { ...change, updated_at: now.toISOString() });
-      // Only now, with QEMU reaped and the disks deleted, may the hostname go to another VM.
-      if (change.state === "terminated") await releaseHostname(tx, report.id);
+      // Only now, with QEMU reaped and the disks deleted, may the slot and the hostname go to another VM.
+      if (change.state === "terminated") {
+        await releaseHostname(tx, report.id);
+        await releaseSlot(tx, req.node, { memoryMiB: row.memory_mib, cpus: row.cpus });
+      }
       ids.push(report.id);
     }
     return { changed: ids, lastSeen };

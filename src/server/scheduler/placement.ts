@@ -26,11 +26,19 @@ export function hasCapacity(host: HostLoad, size: VmSize): boolean {
   );
 }
 
-/** The online host with room and the fewest VMs (spreading load); ties go to the name, so it is stable. */
+/**
+ * The online host with room and the least load (VMs over max VMs: spreading load); ties go to the
+ * name, so it is stable. The store's takeSlot applies these same rules through an index.
+ */
 export function placeVm(hosts: readonly HostLoad[], size: VmSize): HostLoad | undefined {
   return hosts
     .filter((h) => hasCapacity(h, size))
-    .sort((a, b) => a.vms / a.maxVms - b.vms / b.maxVms || a.name.localeCompare(b.name))[0];
+    .sort((a, b) => loadOf(a) - loadOf(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))[0];
+}
+
+/** How full a host is by VM count, 0 to 1 (a host that takes no VM counts as full). */
+export function loadOf(host: Pick<HostLoad, "vms" | "maxVms">): number {
+  return host.maxVms > 0 ? host.vms / host.maxVms : 1;
 }
 
 /** Could the size ever fit on some host of the pool, even an empty one? If not, it is bad input, not a 409. */

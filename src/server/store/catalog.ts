@@ -2,6 +2,7 @@
 // config file is the truth: what it no longer names is gone, except what VMs still hold, which is
 // marked removed (never deleted under them) and keeps out of every new placement.
 
+import { sql } from "kysely";
 import type { ServerConfig } from "../config.js";
 import type { Db, DbOrTx } from "./db.js";
 import { imageColumns } from "./images.js";
@@ -26,14 +27,34 @@ async function syncHosts(tx: DbOrTx, config: ServerConfig, now: string): Promise
     const limits = { max_vms: h.maxVms, memory_mib: h.memoryMiB, cpus: h.cpus, token_hash: hashSecret(h.token) };
     await tx
       .insertInto("hosts")
-      .values({ name: h.name, ...limits, desired_version: 1, last_seen_at: null, ssh_host: null, node_memory_mib: null, node_cpus: null, removed_at: null })
-      .onConflict((oc) => oc.column("name").doUpdateSet({ ...limits, removed_at: null }))
+      .values({
+        name: h.name,
+        ...limits,
+        desired_version: 1,
+        last_seen_at: null,
+        ssh_host: null,
+        node_memory_mib: null,
+        node_cpus: null,
+        removed_at: null,
+        vm_count: 0,
+        used_memory_mib: 0,
+        used_cpus: 0,
+        load: h.maxVms > 0 ? 0 : 1,
+        online: 0,
+      })
+      .onConflict((oc) =>
+        oc.column("name").doUpdateSet({
+          ...limits,
+          removed_at: null,
+          load: sql`case when excluded.max_vms > 0 then hosts.vm_count * 1.0 / excluded.max_vms else 1 end`,
+        }),
+      )
       .execute();
   }
   const stored = await tx.selectFrom("hosts").select("name").where("removed_at", "is", null).execute();
   // A removed host's VMs stay listed on it; its secret stops working (no token hashes to "").
   for (const names of chunks(stored.map((r) => r.name).filter((n) => !listed.has(n)))) {
-    await tx.updateTable("hosts").set({ token_hash: "", removed_at: now }).where("name", "in", names).execute();
+    await tx.updateTable("hosts").set({ token_hash: "", removed_at: now, online: 0 }).where("name", "in", names).execute();
   }
 }
 

@@ -1,9 +1,11 @@
-// Opens the store: SQLite (WAL) through Kysely, migrated to the latest schema before use.
+// Opens the store: SQLite (WAL, the embedded default) or PostgreSQL, through Kysely, migrated to the
+// latest schema before use. The same queries and migrations serve both.
 
 import SQLite from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { Kysely, SqliteDialect, sql, type Transaction } from "kysely";
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
+import pg from "pg";
 import { Migrator } from "kysely/migration";
 import { migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
@@ -14,6 +16,47 @@ export type DbOrTx = Kysely<Database> | Transaction<Database>;
 
 /** The store cannot be opened where it was asked for: says where and what to do. */
 export class StoreError extends Error {}
+
+/** Where the store is: a SQLite file, or a PostgreSQL database (server.toml's `[database]`). */
+export type StoreLocation = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
+
+export async function openStore(location: StoreLocation): Promise<Db> {
+  return location.kind === "sqlite" ? openSqliteStore(location.file) : openPostgresStore(location.url);
+}
+
+/** Whether `db` is on PostgreSQL (row locks, LISTEN/NOTIFY) rather than SQLite (one writer at a time). */
+export function isPostgres(db: DbOrTx): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/** PostgreSQL's connections for one server; replicas each have their own. */
+const POSTGRES_POOL_SIZE = 10;
+
+export async function openPostgresStore(url: string): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: POSTGRES_POOL_SIZE, connectionTimeoutMillis: 10_000 });
+  // An idle connection the server closed (a restart) must not crash the process: the pool drops it.
+  pool.on("error", () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    await db.destroy();
+    throw new StoreError(`cannot reach PostgreSQL at ${redactedUrl(url)}: ${(err as Error).message}; check [database] url in server.toml`);
+  }
+  await migrateToLatest(db);
+  return db;
+}
+
+/** The URL without its password, for messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(not a URL)";
+  }
+}
 
 export async function openSqliteStore(file: string): Promise<Db> {
   const dir = dirname(file);

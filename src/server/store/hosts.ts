@@ -1,11 +1,12 @@
-// Host rows: the pool's capacity and use for placement, what nodes say of themselves, and the version of
-// what should run on each host that wakes its node's long-poll.
+// Host rows: the pool's capacity and what is used of it, what nodes say of themselves, whether each
+// node is online, and the version of what should run on each host that wakes its node's long-poll.
+// Each host row keeps its own use (VMs, memory, cpus), changed in the transactions that take and give
+// back a slot, so that placing a VM reads one row of an index, never every host or every VM.
 
 import { sql } from "kysely";
 import type { Host } from "../../core/api.js";
 import type { NodeFacts } from "../../core/protocol.js";
-import { HOLDING_STATES } from "../../core/vm-state.js";
-import type { HostLoad } from "../scheduler/placement.js";
+import type { HostLoad, VmSize } from "../scheduler/placement.js";
 import type { DbOrTx } from "./db.js";
 
 export interface LoadOptions {
@@ -16,69 +17,143 @@ export interface LoadOptions {
   overcommit: { memory: number; cpus: number };
 }
 
-interface HostWithLoad extends HostLoad {
-  removed: boolean;
-  lastSeenAt: string | null;
-  node: NodeFacts | null;
+function onlineSince(options: LoadOptions): string {
+  return new Date(options.now.getTime() - options.offlineAfterSeconds * 1000).toISOString();
 }
 
-async function loads(db: DbOrTx, options: LoadOptions): Promise<HostWithLoad[]> {
-  const onlineSince = new Date(options.now.getTime() - options.offlineAfterSeconds * 1000).toISOString();
-  const rows = await db
+async function rows(db: DbOrTx) {
+  return db
     .selectFrom("hosts")
-    .leftJoin("vms", (j) => j.onRef("vms.host", "=", "hosts.name").on("vms.state", "in", HOLDING_STATES))
     .select([
-      "hosts.name",
-      "hosts.max_vms",
-      "hosts.memory_mib",
-      "hosts.cpus",
-      "hosts.last_seen_at",
-      "hosts.removed_at",
-      "hosts.node_memory_mib",
-      "hosts.node_cpus",
-      (eb) => eb.fn.count<number>("vms.id").as("vms"),
-      (eb) => eb.fn.coalesce(eb.fn.sum<number>("vms.memory_mib"), sql<number>`0`).as("used_memory"),
-      (eb) => eb.fn.coalesce(eb.fn.sum<number>("vms.cpus"), sql<number>`0`).as("used_cpus"),
+      "name", "max_vms", "memory_mib", "cpus", "last_seen_at", "removed_at", "node_memory_mib", "node_cpus",
+      "vm_count", "used_memory_mib", "used_cpus", "online",
     ])
-    .groupBy([
-      "hosts.name",
-      "hosts.max_vms",
-      "hosts.memory_mib",
-      "hosts.cpus",
-      "hosts.last_seen_at",
-      "hosts.removed_at",
-      "hosts.node_memory_mib",
-      "hosts.node_cpus",
-    ])
-    .orderBy("hosts.name")
+    .orderBy("name")
     .execute();
-  return rows.map((r) => ({
+}
+
+type HostRowUse = Awaited<ReturnType<typeof rows>>[number];
+
+function toLoad(r: HostRowUse, options: LoadOptions): HostLoad & { removed: boolean } {
+  return {
     name: r.name,
     removed: r.removed_at !== null,
-    online: r.removed_at === null && r.last_seen_at !== null && r.last_seen_at >= onlineSince,
-    lastSeenAt: r.last_seen_at,
+    online: r.online === 1 && r.removed_at === null && r.last_seen_at !== null && r.last_seen_at >= onlineSince(options),
     maxVms: r.max_vms,
-    vms: Number(r.vms),
+    vms: r.vm_count,
     memoryMiB: Math.floor(r.memory_mib * options.overcommit.memory),
-    usedMemoryMiB: Number(r.used_memory),
+    usedMemoryMiB: r.used_memory_mib,
     cpus: Math.floor(r.cpus * options.overcommit.cpus),
-    usedCpus: Number(r.used_cpus),
-    node: r.node_memory_mib === null || r.node_cpus === null ? null : { memoryMiB: r.node_memory_mib, cpus: r.node_cpus },
-  }));
+    usedCpus: r.used_cpus,
+  };
 }
 
-/** The hosts that may take VMs (those server.toml names), with their use: what placement reads. */
+/** The hosts that may take VMs (those server.toml names), with their use. */
 export async function hostLoads(db: DbOrTx, options: LoadOptions): Promise<HostLoad[]> {
-  return (await loads(db, options))
-    .filter((h) => !h.removed)
-    .map(({ name, online, maxVms, vms, memoryMiB, usedMemoryMiB, cpus, usedCpus }) => ({
-      name, online, maxVms, vms, memoryMiB, usedMemoryMiB, cpus, usedCpus,
-    }));
+  return (await rows(db)).map((r) => toLoad(r, options)).filter((h) => !h.removed).map(({ removed: _r, ...load }) => load);
 }
 
 /** Every host, removed ones included while they are in the store, as admins see them. */
 export async function listHosts(db: DbOrTx, options: LoadOptions): Promise<Host[]> {
-  return loads(db, options);
+  return (await rows(db)).map((r) => ({
+    ...toLoad(r, options),
+    lastSeenAt: r.last_seen_at,
+    node: r.node_memory_mib === null || r.node_cpus === null ? null : { memoryMiB: r.node_memory_mib, cpus: r.node_cpus },
+  }));
+}
+
+/**
+ * Takes a slot for a VM of `size` on the least loaded online host with room, and returns its name, or
+ * undefined when no host has room. The candidate is read from the placement index; the update that
+ * takes the slot repeats every condition, so that two transactions that read the same host (replicas
+ * on PostgreSQL) can never both take its last slot: the second waits for the first's row lock, finds
+ * the host full, and tries the next one.
+ */
+export async function takeSlot(db: DbOrTx, size: VmSize, options: LoadOptions): Promise<string | undefined> {
+  const since = onlineSince(options);
+  const { memory, cpus } = options.overcommit;
+  const tried: string[] = [];
+  for (;;) {
+    let candidate = db
+      .selectFrom("hosts")
+      .select("name")
+      .where("online", "=", 1)
+      .where("removed_at", "is", null)
+      .where("last_seen_at", ">=", since)
+      .where(sql<boolean>`vm_count < max_vms`)
+      .where(fits(size, memory, cpus))
+      .orderBy("online")
+      .orderBy("load")
+      .orderBy("name")
+      .limit(1);
+    if (tried.length > 0) candidate = candidate.where("name", "not in", tried);
+    const host = await candidate.executeTakeFirst();
+    if (!host) return undefined;
+    const taken = await db
+      .updateTable("hosts")
+      .set({
+        vm_count: sql`vm_count + 1`,
+        used_memory_mib: sql`used_memory_mib + ${size.memoryMiB}`,
+        used_cpus: sql`used_cpus + ${size.cpus}`,
+        load: sql`case when max_vms > 0 then (vm_count + 1) * 1.0 / max_vms else 1 end`,
+      })
+      .where("name", "=", host.name)
+      .where(sql<boolean>`vm_count < max_vms`)
+      .where(fits(size, memory, cpus))
+      .executeTakeFirst();
+    if (taken.numUpdatedRows === 1n) return host.name;
+    tried.push(host.name);
+  }
+}
+
+/**
+ * Whether the host's memory and cpus, overcommitted, take `size` too (placement.ts's hasCapacity, in
+ * SQL). The ratios are cast: PostgreSQL would read a bare parameter beside an integer as an integer.
+ */
+function fits(size: VmSize, memory: number, cpus: number) {
+  return sql<boolean>`used_memory_mib + ${size.memoryMiB} <= memory_mib * cast(${memory} as double precision) and used_cpus + ${size.cpus} <= cpus * cast(${cpus} as double precision)`;
+}
+
+/** Gives a terminated VM's slot back to its host. */
+export async function releaseSlot(db: DbOrTx, host: string, size: VmSize): Promise<void> {
+  await db
+    .updateTable("hosts")
+    .set({
+      vm_count: sql`vm_count - 1`,
+      used_memory_mib: sql`used_memory_mib - ${size.memoryMiB}`,
+      used_cpus: sql`used_cpus - ${size.cpus}`,
+      load: sql`case when max_vms > 0 then (vm_count - 1) * 1.0 / max_vms else 1 end`,
+    })
+    .where("name", "=", host)
+    .execute();
+}
+
+/** Whether any node is online now: when none is, a deploy is a 503, not a 409. */
+export async function anyHostOnline(db: DbOrTx, options: LoadOptions): Promise<boolean> {
+  const row = await db
+    .selectFrom("hosts")
+    .select("name")
+    .where("online", "=", 1)
+    .where("removed_at", "is", null)
+    .where("last_seen_at", ">=", onlineSince(options))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Nodes silent for longer than the offline limit are marked offline; returns their names. */
+export async function markOffline(db: DbOrTx, options: LoadOptions): Promise<string[]> {
+  const since = onlineSince(options);
+  const silent = await db
+    .selectFrom("hosts")
+    .select("name")
+    .where("online", "=", 1)
+    .where((eb) => eb.or([eb("last_seen_at", "is", null), eb("last_seen_at", "<", since), eb("removed_at", "is not", null)]))
+    .execute();
+  if (silent.length === 0) return [];
+  const names = silent.map((h) => h.name);
+  await db.updateTable("hosts").set({ online: 0 }).where("name", "in", names).execute();
+  return names;
 }
 
 /** Tells the host's node that what should run there changed (its long-poll compares versions). */
@@ -111,6 +186,7 @@ export async function recordSync(db: DbOrTx, host: string, sync: { at: Date; ssh
     .updateTable("hosts")
     .set({
       last_seen_at: sync.at.toISOString(),
+      online: 1,
       ssh_host: sync.sshHost,
       node_memory_mib: sync.facts.memoryMiB,
       node_cpus: sync.facts.cpus,
@@ -122,5 +198,5 @@ export async function recordSync(db: DbOrTx, host: string, sync: { at: Date; ssh
 
 /** The host's node is still there (it waited on a long-poll all along). */
 export async function markSeen(db: DbOrTx, host: string, at: Date): Promise<void> {
-  await db.updateTable("hosts").set({ last_seen_at: at.toISOString() }).where("name", "=", host).execute();
+  await db.updateTable("hosts").set({ last_seen_at: at.toISOString(), online: 1 }).where("name", "=", host).execute();
 }

@@ -1,9 +1,11 @@
 // Migrations, frozen in time: they use Kysely<any> and never import app types.
 
-import { sql, type Kysely } from "kysely";
+import { PostgresAdapter, sql, type Kysely } from "kysely";
 import type { Migration, MigrationProvider } from "kysely/migration";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
+const isPostgres = (db: Kysely<any>) => db.getExecutor().adapter instanceof PostgresAdapter;
+
 const migrations: Record<string, Migration> = {
   "2026-11-26T00-initial": {
     async up(db: Kysely<any>) {
@@ -82,7 +84,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("vms_owner_state").on("vms").columns(["owner", "state"]).execute();
       await db.schema
         .createTable("audit")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        // SQLite's integer primary key autoincrement is PostgreSQL's serial.
+        .addColumn("id", isPostgres(db) ? "serial" : "integer", (c) => (isPostgres(db) ? c.primaryKey() : c.primaryKey().autoIncrement()))
         .addColumn("at", "text", (c) => c.notNull())
         .addColumn("actor", "text", (c) => c.notNull())
         .addColumn("action", "text", (c) => c.notNull())
@@ -108,6 +111,38 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("vms").addColumn("error_detail", "text").execute();
       await db.schema.alterTable("vms").addColumn("ssh_host_keys", "text").execute();
       await db.schema.alterTable("audit").addColumn("detail", "text").execute();
+    },
+  },
+  // The deploy path must not scan every host or every VM: each host row keeps its own use, updated in
+  // the transactions that take and give back a slot, and an `online` flag that placement's index
+  // leads with. `load` (VMs over max VMs) orders placement, least loaded first.
+  "2026-12-01T01-host-usage": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("hosts").addColumn("vm_count", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable("hosts").addColumn("used_memory_mib", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable("hosts").addColumn("used_cpus", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable("hosts").addColumn("load", "real", (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable("hosts").addColumn("online", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      const holding = ["pending", "provisioning", "running", "terminating", "failed"];
+      const use = await db
+        .selectFrom("vms")
+        .select(["host", (eb) => eb.fn.countAll().as("n"), (eb) => eb.fn.sum("memory_mib").as("memory"), (eb) => eb.fn.sum("cpus").as("cpus")])
+        .where("state", "in", holding)
+        .groupBy("host")
+        .execute();
+      for (const row of use) {
+        await db
+          .updateTable("hosts")
+          .set({ vm_count: Number(row.n), used_memory_mib: Number(row.memory), used_cpus: Number(row.cpus) })
+          .where("name", "=", row.host)
+          .execute();
+      }
+      await db
+        .updateTable("hosts")
+        .set({ load: sql`case when max_vms > 0 then vm_count * 1.0 / max_vms else 1 end` })
+        .execute();
+      await db.schema.createIndex("hosts_placement").on("hosts").columns(["online", "load", "name"]).execute();
+      await db.schema.createIndex("vms_created").on("vms").columns(["created_at", "id"]).execute();
     },
   },
 };

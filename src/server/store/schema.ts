@@ -60,6 +60,14 @@ export interface HostTable {
   node_cpus: number | null;
   /** When server.toml stopped naming it: its node is refused and it takes no VM; its VMs stay listed. */
   removed_at: string | null;
+  /** What the VMs that hold a slot here use, kept in the transactions that take and give back slots. */
+  vm_count: number;
+  used_memory_mib: number;
+  used_cpus: number;
+  /** vm_count over max_vms (1 when max_vms is 0): placement takes the least loaded host first. */
+  load: number;
+  /** 1 while its node syncs; 0 once it has been silent longer than nodeOfflineAfterSeconds (or removed). */
+  online: number;
 }
 
 export interface HostnameTable {

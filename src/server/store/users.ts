@@ -2,7 +2,7 @@
 
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Token } from "../../core/api.js";
-import type { DbOrTx } from "./db.js";
+import { isPostgres, type DbOrTx } from "./db.js";
 import type { UserRow } from "./schema.js";
 import { hashSecret } from "./secrets.js";
 
@@ -26,6 +26,14 @@ export function toUser(row: Pick<UserRow, "name" | "admin" | "config_admin" | "s
 export async function findUser(db: DbOrTx, name: string): Promise<User | undefined> {
   const row = await db.selectFrom("users").selectAll().where("name", "=", name).executeTakeFirst();
   return row && toUser(row);
+}
+
+/**
+ * Locks the user's row until the transaction ends, so that their concurrent deploys check their quota
+ * one after the other (PostgreSQL; SQLite runs one writing transaction at a time anyway).
+ */
+export async function lockUser(db: DbOrTx, name: string): Promise<void> {
+  if (isPostgres(db)) await db.selectFrom("users").select("name").where("name", "=", name).forUpdate().execute();
 }
 
 /** Creates the user if needed; `admin` true also promotes an existing user (never demotes). */

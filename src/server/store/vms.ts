@@ -106,7 +106,7 @@ export async function vmsOnHost(db: DbOrTx, host: string, ids: readonly string[]
   if (ids.length === 0) return [];
   return db
     .selectFrom("vms")
-    .select(["id", "state", "responding", "ssh_port", "ip", "error", "error_detail", "ssh_host_keys"])
+    .select(["id", "state", "responding", "ssh_port", "ip", "error", "error_detail", "ssh_host_keys", "memory_mib", "cpus"])
     .where("host", "=", host)
     .where("id", "in", ids)
     .execute();

@@ -9,13 +9,13 @@ import { isVmId } from "../../core/names.js";
 import { parseSshPublicKeys } from "../../core/ssh-keys.js";
 import { canExtend, canMove, HOLDING_STATES, isFinal } from "../../core/vm-state.js";
 import type { ServerContext } from "../context.js";
-import { couldEverFit, placeVm } from "../scheduler/placement.js";
+import { couldEverFit, type HostLoad } from "../scheduler/placement.js";
 import { insertAudit } from "../store/audit.js";
 import type { DbOrTx } from "../store/db.js";
 import { takeFreeHostname } from "../store/hostnames.js";
-import { bumpDesiredVersion, hostLoads } from "../store/hosts.js";
+import { anyHostOnline, bumpDesiredVersion, takeSlot } from "../store/hosts.js";
 import { deployableImages, findDeployableImage } from "../store/images.js";
-import type { User } from "../store/users.js";
+import { lockUser, type User } from "../store/users.js";
 import { countHoldingVms, findVm, insertVm, listVms, moveVm, setExpiry } from "../store/vms.js";
 
 /** Who asks, and from where (for the audit log). */
@@ -77,17 +77,20 @@ export async function deployVm(ctx: ServerContext, actor: Actor, request: Deploy
   const size = { memoryMiB, cpus };
   const id = randomUUID();
 
+  // The pool is server.toml's: whether a size could ever fit is known without the store.
+  if (!couldEverFit(poolCapacity(ctx), size)) {
+    throw new Invalid("memoryMiB", `no host of the pool could ever fit ${memoryMiB} MiB and ${cpus} cpus`);
+  }
+
   return change(ctx, actor, "vm.deploy", async (tx, now) => {
-    const hosts = await hostLoads(tx, loadOptions(ctx, now));
-    if (!couldEverFit(hosts, size)) {
-      throw new Invalid("memoryMiB", `no host of the pool could ever fit ${memoryMiB} MiB and ${cpus} cpus`);
-    }
-    if (!hosts.some((h) => h.online)) {
-      throw new Unavailable("no node is online to run the VM; start a node (vgrid node) or wait for it to connect");
-    }
+    await lockUser(tx, user.name);
     await checkQuota(tx, ctx, user);
-    const host = placeVm(hosts, size);
-    if (!host) {
+    const options = loadOptions(ctx, now);
+    const host = await takeSlot(tx, size, options);
+    if (host === undefined) {
+      if (!(await anyHostOnline(tx, options))) {
+        throw new Unavailable("no node is online to run the VM; start a node (vgrid node) or wait for it to connect");
+      }
       throw new Conflict("no-capacity", `no online host has room for ${memoryMiB} MiB and ${cpus} cpus now; try again once a VM is terminated`);
     }
     const hostname = await takeFreeHostname(tx, id);
@@ -100,7 +103,7 @@ export async function deployVm(ctx: ServerContext, actor: Actor, request: Deploy
       name: hostname.name,
       owner: user.name,
       image: image.tag,
-      host: host.name,
+      host,
       state: "pending",
       responding: 0,
       last_seen_at: null,
@@ -117,8 +120,8 @@ export async function deployVm(ctx: ServerContext, actor: Actor, request: Deploy
       ssh_keys: JSON.stringify(sshKeys),
       updated_at: at,
     });
-    await bumpDesiredVersion(tx, host.name);
-    return { vmId: id, host: host.name };
+    await bumpDesiredVersion(tx, host);
+    return { vmId: id, host };
   });
 }
 
@@ -188,6 +191,21 @@ async function checkQuota(tx: DbOrTx, ctx: ServerContext, user: User): Promise<v
   if (count >= max) {
     throw new Conflict("quota-exceeded", `you have ${count} VMs, your quota is ${max}; terminate one first`);
   }
+}
+
+/** The pool's hosts as placement's rules see an empty one of each: what could ever fit. */
+function poolCapacity(ctx: ServerContext): HostLoad[] {
+  const { overcommit } = ctx.config;
+  return ctx.config.hosts.map((h) => ({
+    name: h.name,
+    online: true,
+    maxVms: h.maxVms,
+    vms: 0,
+    memoryMiB: Math.floor(h.memoryMiB * overcommit.memory),
+    usedMemoryMiB: 0,
+    cpus: Math.floor(h.cpus * overcommit.cpus),
+    usedCpus: 0,
+  }));
 }
 
 export function loadOptions(ctx: ServerContext, now: Date) {
