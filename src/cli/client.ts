@@ -65,8 +65,8 @@ export class ApiClient {
     return this.request<Me>("GET", "/me");
   }
 
-  async images(): Promise<Image[]> {
-    return (await this.request<{ items: Image[] }>("GET", "/images")).items;
+  images(): Promise<Image[]> {
+    return this.listAll<Image>("/images", new URLSearchParams());
   }
 
   async setSshKeys(keys: string[]): Promise<string[]> {
@@ -82,8 +82,21 @@ export class ApiClient {
     const query = new URLSearchParams();
     if (options.all) query.set("all", "true");
     if (options.terminated) query.set("state", "terminated");
-    const text = query.size > 0 ? `?${query.toString()}` : "";
-    return (await this.request<{ items: Vm[] }>("GET", `/vms${text}`)).items;
+    return this.listAll<Vm>("/vms", query);
+  }
+
+  /** Every item of a list, page after page: the server's `next` is passed back as `cursor`. */
+  private async listAll<T>(path: string, query: URLSearchParams): Promise<T[]> {
+    const items: T[] = [];
+    for (let cursor: string | undefined; ; ) {
+      const page = new URLSearchParams(query);
+      if (cursor !== undefined) page.set("cursor", cursor);
+      const text = page.size > 0 ? `?${page.toString()}` : "";
+      const answer = await this.request<{ items: T[]; next?: string }>("GET", `${path}${text}`);
+      items.push(...answer.items);
+      if (answer.next === undefined || answer.items.length === 0) return items;
+      cursor = answer.next;
+    }
   }
 
   getVm(id: string): Promise<Vm> {

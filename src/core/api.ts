@@ -68,11 +68,32 @@ export type DeployRequest = Static<typeof DeployRequestSchema>;
 export const ExtendRequestSchema = Type.Object({ hours: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false });
 export type ExtendRequest = Static<typeof ExtendRequestSchema>;
 
+/** A page of a list is at most this long; a list's default page. */
+export const MAX_PAGE = 5000;
+export const DEFAULT_PAGE = 500;
+
+/**
+ * What every list takes: `limit` (as text: query strings are never coerced) and the `cursor` a previous
+ * page gave as `next`, passed back with the same filters.
+ */
+export const PageQuery = {
+  limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,9}$", description: `at most ${MAX_PAGE}; ${DEFAULT_PAGE} when not given` })),
+  cursor: Type.Optional(Type.String({ maxLength: 1000, description: "the `next` of the previous page" })),
+};
+export const PageQuerySchema = Type.Object(PageQuery, { additionalProperties: false });
+export type PageRequest = Static<typeof PageQuerySchema>;
+
 /** `GET /vms`' query. Query strings are text, and nothing is coerced: so "true" and "false" are spelled out. */
 export const VmListQuerySchema = Type.Object(
   {
     all: Type.Optional(Type.Union([Type.Literal("true"), Type.Literal("false")])),
-    state: Type.Optional(Type.Literal("terminated")),
+    /** One state only (`terminated` for the history); without it, every VM not terminated. */
+    state: Type.Optional(Type.Enum(VM_STATES)),
+    /** An admin's filters (with all=true); for others, their own VMs anyway. */
+    owner: Type.Optional(Type.String({ maxLength: 64 })),
+    host: Type.Optional(Type.String({ maxLength: 63 })),
+    image: Type.Optional(Type.String({ maxLength: 128 })),
+    ...PageQuery,
   },
   { additionalProperties: false },
 );
@@ -135,9 +156,9 @@ export const HostnameSchema = Type.Object({
 });
 export type Hostname = Static<typeof HostnameSchema>;
 
-/** `{items: [...]}`: the shape of every list. */
+/** `{items: [...], next?}`: the shape of every list; `next` is there only when more remain. */
 export function ListOf<T extends TSchema>(item: T) {
-  return Type.Object({ items: Type.Array(item) });
+  return Type.Object({ items: Type.Array(item), next: Type.Optional(Type.String({ description: "pass back as ?cursor= for the next page" })) });
 }
 
 export const ProblemSchema = Type.Object(

@@ -16,3 +16,7 @@ test("an aborted signal ends the program at once and rejects as an abort", async
   setImmediate(() => abort.abort());
   await assert.rejects(running, (err: unknown) => err instanceof Error && err.name === "AbortError");
 });
+
+test("a program that runs past its time is killed, and the error says so", async () => {
+  await assert.rejects(run("sleep", ["30"], { timeoutMs: 50 }), /killed after 50 ms without finishing/);
+});

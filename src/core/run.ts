@@ -48,14 +48,21 @@ export async function run(program: string, args: readonly string[], options: Run
 
 function runWith(program: string, args: readonly string[], options: RunOptions, stdout: "pipe" | number): Promise<RunResult> {
   const command = [program, ...args].join(" ");
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, {
       cwd: options.cwd,
       stdio: ["pipe", stdout, "pipe"],
-      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       killSignal: "SIGKILL",
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    // Our own timer rather than spawn's `timeout`: that one outlives a program that never started
+    // (ENOENT), holding the process up for the whole timeout.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
     const output: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
@@ -63,15 +70,18 @@ function runWith(program: string, args: readonly string[], options: RunOptions, 
     child.stdin?.on("error", () => {}); // a program that exits without reading its input: its exit code tells
     child.stdin?.end(options.input ?? "");
     child.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       if (err.name === "AbortError") return reject(err);
       const reason = err.code === "ENOENT" ? `${program} is not installed (not on PATH)` : err.message;
       reject(new RunError(command, null, "", reason));
     });
     child.on("close", (code, signal) => {
+      clearTimeout(timer);
       const out = Buffer.concat(output).toString("utf8");
       const err = Buffer.concat(stderr).toString("utf8");
       if (code === 0) resolve({ stdout: out, stderr: err });
-      else if (signal) reject(new RunError(command, code, err, `killed by ${signal} (timeout?)`));
+      else if (timedOut) reject(new RunError(command, code, err, `killed after ${timeoutMs} ms without finishing`));
+      else if (signal) reject(new RunError(command, code, err, `killed by ${signal}`));
       else reject(new RunError(command, code, err, `exited with status ${code}`));
     });
   });

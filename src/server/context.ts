@@ -3,6 +3,7 @@
 
 import type { Logger } from "pino";
 import type { ServerConfig } from "./config.js";
+import type { Bus } from "./events/bus.js";
 import type { Hub } from "./events/hub.js";
 import type { Db } from "./store/db.js";
 
@@ -13,6 +14,10 @@ export interface ServerContext {
   now: () => Date;
   /** One line per meaningful event (a VM changed, a node came or went), never one per request. */
   log: Logger;
+  /** The other replicas' changes (PostgreSQL); none on SQLite, where there is one server. */
+  bus?: Bus;
+  /** This server's id among replicas (random per process): who holds a lease. */
+  replica: string;
   /** Set by `vgrid up`: /readyz then also waits for this host's node to be online. */
   localHost?: string;
 }

@@ -1,13 +1,20 @@
-// Starts the control plane: opens the store, writes the configured catalog, listens; closes gracefully.
+// Starts the control plane: opens the store, writes the configured catalog, listens, runs the periodic
+// work (on the replica that holds its lease); closes all of it gracefully, in reverse order.
 
 import type { FastifyInstance } from "fastify";
+import { randomUUID } from "node:crypto";
 import { pino, type Logger } from "pino";
 import { buildApp } from "./api/app.js";
 import type { ServerConfig } from "./config.js";
 import type { ServerContext } from "./context.js";
 import { Hub } from "./events/hub.js";
+import { nodesOffline } from "./jobs/nodes-offline.js";
+import { PeriodicJobs } from "./jobs/periodic.js";
+import { lockPidFile } from "./pid-lock.js";
 import { syncCatalog } from "./store/catalog.js";
 import { openStore } from "./store/db.js";
+import { findVm } from "./store/vms.js";
+import { PostgresBus } from "./events/bus.js";
 
 export interface RunningServer {
   ctx: ServerContext;
@@ -32,14 +39,31 @@ export async function openServerContext(config: ServerConfig, opts: ContextOptio
     await db.destroy();
     throw err;
   }
-  return {
-    db,
-    config,
-    hub: new Hub(),
-    now,
-    log: opts.log ?? pino({ level: "silent" }),
-    ...(opts.localHost ? { localHost: opts.localHost } : {}),
-  };
+  const log = opts.log ?? pino({ level: "silent" });
+  const hub = new Hub();
+  const replica = randomUUID();
+  const ctx: ServerContext = { db, config, hub, now, replica, log, ...(opts.localHost ? { localHost: opts.localHost } : {}) };
+  if (config.database.kind === "postgres") {
+    try {
+      ctx.bus = await PostgresBus.start(config.database.url, replica, { onMessage: (m) => hub.receive(m), onReconnect: () => hub.wakeAll() }, log);
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+    hub.connect(ctx.bus, (id) => findVm(db, id));
+  }
+  return ctx;
+}
+
+/** Closes what openServerContext opened. */
+export async function closeServerContext(ctx: ServerContext): Promise<void> {
+  await ctx.bus?.close();
+  await ctx.db.destroy();
+}
+
+/** How often the periodic work runs: often enough that a silent node is marked offline soon after its limit. */
+function periodicIntervalMs(config: ServerConfig): number {
+  return Math.min(15_000, (config.nodeOfflineAfterSeconds * 1000) / 4);
 }
 
 export async function startServer(
@@ -47,25 +71,35 @@ export async function startServer(
   opts: { localHost?: string; logLevel?: string } = {},
 ): Promise<RunningServer> {
   const log = pino({ level: opts.logLevel ?? "warn" });
-  const ctx = await openServerContext(config, { log, ...(opts.localHost ? { localHost: opts.localHost } : {}) });
-  const app = await buildApp(ctx, { loggerInstance: log });
+  // SQLite has one writer: one server per file. Replicas need a store they can share.
+  const cleanups: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
   try {
+    if (config.database.kind === "sqlite") {
+      const file = config.database.file;
+      cleanups.push(
+        await lockPidFile(
+          `${file}.server-lock`,
+          (pid) => `another vgrid server (pid ${pid}) uses the SQLite store ${file}: one server per SQLite file; to run several, put the store on PostgreSQL ([database] url in server.toml)`,
+        ),
+      );
+    }
+    const ctx = await openServerContext(config, { log, ...(opts.localHost ? { localHost: opts.localHost } : {}) });
+    cleanups.push(() => closeServerContext(ctx));
+    const app = await buildApp(ctx, { loggerInstance: log });
+    cleanups.push(() => app.close());
     await app.listen({ host: config.listen.host, port: config.listen.port });
+    const jobs = new PeriodicJobs(ctx, [nodesOffline], periodicIntervalMs(config));
+    jobs.start();
+    cleanups.push(() => jobs.stop());
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.listen.port;
+    const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
+    return { ctx, app, url: `http://${host}:${port}`, close: closeAll };
   } catch (err) {
-    await app.close();
-    await ctx.db.destroy();
+    await closeAll();
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : config.listen.port;
-  const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
-  return {
-    ctx,
-    app,
-    url: `http://${host}:${port}`,
-    async close() {
-      await app.close();
-      await ctx.db.destroy();
-    },
-  };
 }

@@ -51,6 +51,9 @@ const rows: Row[] = [
   { why: "a path part longer than any id", method: "GET", url: `/api/v1/vms/${"a".repeat(5000)}`, status: 414, slug: "uri-too-long", words: ["longer than any id"] },
   { why: "a malformed %-escape in the path", method: "GET", url: "/api/v1/vms/%E0%A4%A", status: 400, slug: "invalid", words: ["not a valid URL"] },
   { why: "a problem type that is an object's property", method: "GET", url: "/problems/constructor", status: 404, slug: "not-found", words: ["no problem type 'constructor'"] },
+  { why: "a page longer than the most", method: "GET", url: "/api/v1/vms?limit=6000", status: 400, slug: "invalid", words: ["limit 6000 is not between 1 and 5000"] },
+  { why: "a cursor not made by the server", method: "GET", url: "/api/v1/vms?cursor=bm90LWEtY3Vyc29y", status: 400, slug: "invalid", words: ["cursor is not one this server gave"] },
+  { why: "a limit that is not a number", method: "GET", url: "/api/v1/vms?limit=ten", status: 400, slug: "invalid", words: ["limit"] },
   { why: "a node sync with a user's token", method: "POST", url: "/api/v1/nodes/sync", body: { node: "h1", version: 0, waitSeconds: 0, sshHost: "x", facts: { memoryMiB: 1, cpus: 1 }, reports: [] }, status: 403, slug: "forbidden", words: ["'h1'"] },
 ];
 
@@ -182,6 +185,31 @@ for (const dialect of DIALECTS) {
       } finally {
         await small.close();
       }
+    });
+
+    test("lists come in pages: next is there while more remain, and following it gives every item once", async () => {
+      const carol = await server.tokenFor("carol");
+      const made: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await server.app.inject({ method: "POST", url: "/api/v1/vms", headers: auth(carol), payload: { image: "tiny", sshKeys: [KEY] } });
+        assert.equal(res.statusCode, 201, res.body);
+        made.push(res.json<{ id: string }>().id);
+      }
+      const seen: string[] = [];
+      let cursor = "";
+      let pages = 0;
+      for (;;) {
+        const res = await server.app.inject({ method: "GET", url: `/api/v1/vms?limit=2${cursor}`, headers: auth(carol) });
+        const page = res.json<{ items: Array<{ id: string }>; next?: string }>();
+        seen.push(...page.items.map((v) => v.id));
+        pages++;
+        if (page.next === undefined) break;
+        cursor = `&cursor=${page.next}`;
+      }
+      assert.deepEqual(seen, made, "every VM once, oldest first");
+      assert.equal(pages, 2);
+      const hosts = await server.app.inject({ method: "GET", url: "/api/v1/hosts?limit=1", headers: auth(admin) });
+      assert.equal(hosts.json<{ items: unknown[]; next?: string }>().next, undefined, "one host: no next");
     });
 
     test("metrics count VMs by state in Prometheus text", async () => {

@@ -12,7 +12,7 @@ import { stringify } from "smol-toml";
 import type { Host, Hostname, Vm } from "../../src/core/api.js";
 import { buildApp } from "../../src/server/api/app.js";
 import { buildServerConfig } from "../../src/server/config.js";
-import { openServerContext } from "../../src/server/server.js";
+import { closeServerContext, openServerContext } from "../../src/server/server.js";
 import { ensureUser, issueToken } from "../../src/server/store/users.js";
 import { DIALECTS, KEY, TINY_IMAGE, testDatabase } from "../support/server.js";
 import { VGRID, tempDir } from "../support/vgrid.js";
@@ -56,7 +56,7 @@ async function start(file: ReturnType<typeof settings>) {
   };
   const close = async () => {
     await app.close();
-    await ctx.db.destroy();
+    await closeServerContext(ctx);
   };
   return { ctx, call, sync, tokenFor, close };
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { buildApp } from "../../src/server/api/app.js";
 import { buildServerConfig } from "../../src/server/config.js";
 import type { ServerContext } from "../../src/server/context.js";
-import { openServerContext } from "../../src/server/server.js";
+import { closeServerContext, openServerContext } from "../../src/server/server.js";
 import { ensureUser, issueToken } from "../../src/server/store/users.js";
 import { freshDatabase } from "./postgres.js";
 import { tempDir } from "./vgrid.js";
@@ -95,7 +95,7 @@ export async function startTestServer(over: Record<string, unknown> = {}, dialec
     },
     async close() {
       await app.close();
-      await ctx.db.destroy();
+      await closeServerContext(ctx);
       await store.drop();
       await rm(dir, { recursive: true, force: true });
     },

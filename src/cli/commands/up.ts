@@ -11,7 +11,8 @@ import { readToml, validateConfig } from "../../core/toml-config.js";
 import { builtImagesDir, repoRoot } from "../../core/repo.js";
 import { hostResources, startNode } from "../../node/node.js";
 import { buildServerConfig, ServerFileSchema, type ServerConfig } from "../../server/config.js";
-import { DataDirBusy, dataPaths, lockDataDir } from "../../server/data-dir.js";
+import { dataPaths, lockDataDir } from "../../server/data-dir.js";
+import { LockBusy } from "../../server/pid-lock.js";
 import { startServer } from "../../server/server.js";
 import { parseCommand, positiveInteger } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
@@ -51,7 +52,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const fresh = !existsSync(dataDir);
   await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(paths.lock).catch((err: unknown) => {
-    throw err instanceof DataDirBusy ? new Failure(err.message) : err;
+    throw err instanceof LockBusy ? new Failure(err.message) : err;
   });
   // Each part started is stopped again, in reverse order, however the rest goes.
   const cleanups: Array<() => Promise<void>> = [unlock];

@@ -1,20 +1,49 @@
-// In-process notifications: a node's long-poll wakes when what should run on its host changes, and
-// event streams (SSE) hear of every VM that changed.
+// Notifications: a node's long-poll wakes when what should run on its host changes, and event streams
+// (SSE) hear of every VM that changed; on this server at once, and on the other replicas through the
+// bus when there is one (PostgreSQL's LISTEN/NOTIFY, bus.ts).
 
 import { EventEmitter } from "node:events";
 import type { Vm } from "../../core/api.js";
+import type { Bus, BusMessage } from "./bus.js";
 
 export class Hub {
   private readonly emitter = new EventEmitter();
   private closingNow = false;
+  private bus: Bus | undefined;
+  private loadVm: ((id: string) => Promise<Vm | undefined>) | undefined;
 
   constructor() {
     // One listener per waiting long-poll: many nodes may wait at once.
     this.emitter.setMaxListeners(0);
   }
 
+  /** Tells the other replicas too, from now on; `loadVm` reads a VM another replica changed. */
+  connect(bus: Bus, loadVm: (id: string) => Promise<Vm | undefined>): void {
+    this.bus = bus;
+    this.loadVm = loadVm;
+  }
+
+  /** A change another replica made. */
+  receive(message: BusMessage): void {
+    if (message.kind === "host") {
+      this.emitter.emit(`host:${message.host}`);
+    } else if (this.emitter.listenerCount("vm") > 0) {
+      // Read only when someone listens: the message is an id, the store has the VM as it is now.
+      void this.loadVm?.(message.id).then(
+        (vm) => vm && this.emitter.emit("vm", vm),
+        () => undefined,
+      );
+    }
+  }
+
+  /** The bus was away and is back: whatever it missed, every waiting long-poll reads again. */
+  wakeAll(): void {
+    this.emitter.emit("closing-or-missed");
+  }
+
   publishVm(vm: Vm): void {
     this.emitter.emit("vm", vm);
+    this.bus?.send({ kind: "vm", id: vm.id });
   }
 
   /** Calls `listener` with every VM that changes; returns the function that stops it. */
@@ -26,7 +55,7 @@ export class Hub {
   /** The server is closing: every long-poll waiting now ends at once (its node then retries). */
   close(): void {
     this.closingNow = true;
-    this.emitter.emit("closing");
+    this.emitter.emit("closing-or-missed");
   }
 
   get closing(): boolean {
@@ -35,6 +64,7 @@ export class Hub {
 
   notifyHost(host: string): void {
     this.emitter.emit(`host:${host}`);
+    this.bus?.send({ kind: "host", host });
   }
 
   /**
@@ -51,10 +81,10 @@ export class Hub {
       wake?.();
     };
     this.emitter.on(event, listener);
-    this.emitter.on("closing", listener);
+    this.emitter.on("closing-or-missed", listener);
     const cancel = () => {
       this.emitter.off(event, listener);
-      this.emitter.off("closing", listener);
+      this.emitter.off("closing-or-missed", listener);
       wake?.();
     };
     const wait = (ms: number, signal?: AbortSignal): Promise<void> =>

@@ -2,6 +2,7 @@
 // only once the VM is terminated (its node has deleted everything of it).
 
 import type { Hostname } from "../../core/api.js";
+import type { Page } from "../pages.js";
 import type { DbOrTx } from "./db.js";
 
 export interface TakenHostname {
@@ -42,8 +43,10 @@ export async function releaseHostname(db: DbOrTx, vmId: string): Promise<void> {
   await db.updateTable("hostnames").set({ vm_id: null }).where("vm_id", "=", vmId).execute();
 }
 
-/** The whole pool, in name order, as admins see it. */
-export async function listHostnames(db: DbOrTx): Promise<Hostname[]> {
-  const rows = await db.selectFrom("hostnames").select(["name", "mac", "extra", "vm_id"]).orderBy("name").execute();
+/** A page of the pool, in name order, as admins see it. */
+export async function listHostnames(db: DbOrTx, page: Page): Promise<Hostname[]> {
+  let q = db.selectFrom("hostnames").select(["name", "mac", "extra", "vm_id"]).orderBy("name").limit(page.limit + 1);
+  if (page.after !== undefined) q = q.where("name", ">", page.after[0]!);
+  const rows = await q.execute();
   return rows.map((r) => ({ name: r.name, mac: r.mac, extra: r.extra, vmId: r.vm_id }));
 }

@@ -7,6 +7,7 @@ import { sql } from "kysely";
 import type { Host } from "../../core/api.js";
 import type { NodeFacts } from "../../core/protocol.js";
 import type { HostLoad, VmSize } from "../scheduler/placement.js";
+import type { Page } from "../pages.js";
 import type { DbOrTx } from "./db.js";
 
 export interface LoadOptions {
@@ -21,15 +22,17 @@ function onlineSince(options: LoadOptions): string {
   return new Date(options.now.getTime() - options.offlineAfterSeconds * 1000).toISOString();
 }
 
-async function rows(db: DbOrTx) {
-  return db
+async function rows(db: DbOrTx, page?: Page) {
+  let q = db
     .selectFrom("hosts")
     .select([
       "name", "max_vms", "memory_mib", "cpus", "last_seen_at", "removed_at", "node_memory_mib", "node_cpus",
       "vm_count", "used_memory_mib", "used_cpus", "online",
     ])
-    .orderBy("name")
-    .execute();
+    .orderBy("name");
+  if (page?.after !== undefined) q = q.where("name", ">", page.after[0]!);
+  if (page !== undefined) q = q.limit(page.limit + 1);
+  return q.execute();
 }
 
 type HostRowUse = Awaited<ReturnType<typeof rows>>[number];
@@ -53,9 +56,9 @@ export async function hostLoads(db: DbOrTx, options: LoadOptions): Promise<HostL
   return (await rows(db)).map((r) => toLoad(r, options)).filter((h) => !h.removed).map(({ removed: _r, ...load }) => load);
 }
 
-/** Every host, removed ones included while they are in the store, as admins see them. */
-export async function listHosts(db: DbOrTx, options: LoadOptions): Promise<Host[]> {
-  return (await rows(db)).map((r) => ({
+/** A page of every host (by name), removed ones included while they are in the store, as admins see them. */
+export async function listHosts(db: DbOrTx, options: LoadOptions, page: Page): Promise<Host[]> {
+  return (await rows(db, page)).map((r) => ({
     ...toLoad(r, options),
     lastSeenAt: r.last_seen_at,
     node: r.node_memory_mib === null || r.node_cpus === null ? null : { memoryMiB: r.node_memory_mib, cpus: r.node_cpus },

@@ -1,6 +1,7 @@
 // The image catalog in the store: rows as catalog entries, and what a user may see and deploy.
 
 import type { ImageEntry } from "../../core/image.js";
+import type { Page } from "../pages.js";
 import type { DbOrTx } from "./db.js";
 import type { ImageRow, ImageTable } from "./schema.js";
 
@@ -45,8 +46,12 @@ function selectDeployable(db: DbOrTx, user: string) {
     .where((eb) => eb.or([eb("owner", "is", null), eb("owner", "=", user)]));
 }
 
-export async function deployableImages(db: DbOrTx, user: string): Promise<ImageEntry[]> {
-  return (await selectDeployable(db, user).orderBy("tag").execute()).map(toImageEntry);
+/** The images `user` may deploy, by tag: a page of them when `page` is given, else all. */
+export async function deployableImages(db: DbOrTx, user: string, page?: Page): Promise<ImageEntry[]> {
+  let q = selectDeployable(db, user).orderBy("tag");
+  if (page?.after !== undefined) q = q.where("tag", ">", page.after[0]!);
+  if (page !== undefined) q = q.limit(page.limit + 1);
+  return (await q.execute()).map(toImageEntry);
 }
 
 export async function findDeployableImage(db: DbOrTx, tag: string, user: string): Promise<ImageEntry | undefined> {

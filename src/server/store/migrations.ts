@@ -143,6 +143,14 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex("hosts_placement").on("hosts").columns(["online", "load", "name"]).execute();
       await db.schema.createIndex("vms_created").on("vms").columns(["created_at", "id"]).execute();
+      await db.schema.createIndex("vms_owner_created").on("vms").columns(["owner", "created_at", "id"]).execute();
+      // Periodic work runs on one replica at a time: the one whose lease row is current.
+      await db.schema
+        .createTable("leases")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("holder", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .execute();
     },
   },
 };

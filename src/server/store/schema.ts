@@ -118,6 +118,14 @@ export interface AuditTable {
   detail: string | null;
 }
 
+/** Who runs a periodic job now: the replica whose lease has not expired. */
+export interface LeaseTable {
+  name: string;
+  /** The replica's id (random, per process). */
+  holder: string;
+  expires_at: string;
+}
+
 export interface Database {
   users: UserTable;
   tokens: TokenTable;
@@ -126,6 +134,7 @@ export interface Database {
   hostnames: HostnameTable;
   vms: VmTable;
   audit: AuditTable;
+  leases: LeaseTable;
 }
 
 export type UserRow = Selectable<UserTable>;

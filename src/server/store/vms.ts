@@ -5,6 +5,7 @@ import type { SshHostKey, Vm } from "../../core/api.js";
 import { sshFingerprint } from "../../core/ssh-keys.js";
 import { isSafeSshHost } from "../../core/protocol.js";
 import { HOLDING_STATES, type VmState } from "../../core/vm-state.js";
+import type { Page } from "../pages.js";
 import type { DbOrTx } from "./db.js";
 import type { NewVm, VmRow, VmTable } from "./schema.js";
 
@@ -59,17 +60,31 @@ export async function findVm(db: DbOrTx, id: string): Promise<Vm | undefined> {
 }
 
 export interface VmFilter {
-  owner?: string;
-  terminated: boolean;
+  owner?: string | undefined;
+  host?: string | undefined;
+  image?: string | undefined;
+  /** One state; undefined: every VM that is not terminated. */
+  state?: VmState | undefined;
 }
 
-export async function listVms(db: DbOrTx, filter: VmFilter): Promise<Vm[]> {
+/** The VMs that match, oldest first, `page.limit + 1` of them after `page.after` (created_at, id). */
+export async function listVms(db: DbOrTx, filter: VmFilter, page: Page): Promise<Vm[]> {
   let q = selectVmsWithHost(db);
   if (filter.owner !== undefined) q = q.where("vms.owner", "=", filter.owner);
-  q = filter.terminated ? q.where("vms.state", "=", "terminated") : q.where("vms.state", "!=", "terminated");
-  const rows = await q.orderBy("vms.created_at").orderBy("vms.id").execute();
+  if (filter.host !== undefined) q = q.where("vms.host", "=", filter.host);
+  if (filter.image !== undefined) q = q.where("vms.image", "=", filter.image);
+  q = filter.state !== undefined ? q.where("vms.state", "=", filter.state) : q.where("vms.state", "!=", "terminated");
+  const after = page.after;
+  if (after !== undefined) {
+    const [createdAt, id] = after as [string, string];
+    q = q.where((eb) => eb.or([eb("vms.created_at", ">", createdAt), eb.and([eb("vms.created_at", "=", createdAt), eb("vms.id", ">", id)])]));
+  }
+  const rows = await q.orderBy("vms.created_at").orderBy("vms.id").limit(page.limit + 1).execute();
   return rows.map((r) => toVm(r, r.ssh_host));
 }
+
+/** The key a page of VMs is ordered by, for its cursor. */
+export const vmPageKey = (vm: Vm): string[] => [vm.createdAt, vm.id];
 
 export async function insertVm(db: DbOrTx, vm: NewVm): Promise<void> {
   await db.insertInto("vms").values(vm).execute();

@@ -16,7 +16,8 @@ import { takeFreeHostname } from "../store/hostnames.js";
 import { anyHostOnline, bumpDesiredVersion, takeSlot } from "../store/hosts.js";
 import { deployableImages, findDeployableImage } from "../store/images.js";
 import { lockUser, type User } from "../store/users.js";
-import { countHoldingVms, findVm, insertVm, listVms, moveVm, setExpiry } from "../store/vms.js";
+import { answerPage, pageOf } from "../pages.js";
+import { countHoldingVms, findVm, insertVm, listVms, moveVm, setExpiry, vmPageKey } from "../store/vms.js";
 
 /** Who asks, and from where (for the audit log). */
 export interface Actor {
@@ -36,11 +37,16 @@ export async function showVm(ctx: ServerContext, user: User, id: string): Promis
   return viewFor(user, await visibleVm(ctx.db, user, id));
 }
 
-/** The caller's VMs; an admin's `all=true`: everyone's. Terminated ones only with `state=terminated`. */
-export async function listVisibleVms(ctx: ServerContext, user: User, query: VmListQuery): Promise<Vm[]> {
+/**
+ * A page of the caller's VMs; an admin's `all=true`: everyone's, filtered by owner if asked. Terminated
+ * ones only with `state=terminated`.
+ */
+export async function listVisibleVms(ctx: ServerContext, user: User, query: VmListQuery): Promise<{ items: Vm[]; next?: string }> {
   const all = query.all === "true" && user.admin;
-  const vms = await listVms(ctx.db, { ...(all ? {} : { owner: user.name }), terminated: query.state === "terminated" });
-  return vms.map((vm) => viewFor(user, vm));
+  const page = pageOf(query, 2);
+  const filter = { owner: all ? query.owner : user.name, host: query.host, image: query.image, state: query.state };
+  const answer = answerPage(await listVms(ctx.db, filter, page), page, vmPageKey);
+  return { ...answer, items: answer.items.map((vm) => viewFor(user, vm)) };
 }
 
 /** Validates the request, then places the VM, takes a hostname and stores it as pending, all at once. */

@@ -25,7 +25,7 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
           response: responses({ 200: ListOf(VmSchema) }),
         },
       },
-      async (request) => ({ items: await listVisibleVms(ctx, requireUser(request), request.query) }),
+      async (request) => listVisibleVms(ctx, requireUser(request), request.query),
     );
 
     app.get(
