@@ -18,6 +18,10 @@ export const NodeFileSchema = Type.Object(
     imageDirectory: Type.String({ default: "images" }),
     sshBind: Type.String({ default: "0.0.0.0" }),
     sshHost: Type.Optional(Type.String()),
+    /** The hypervisor driver; `sim` runs no VM at all (tests and benchmarks of the control plane). */
+    driver: Type.Union([Type.Literal("qemu"), Type.Literal("sim")], { default: "qemu" }),
+    /** With the sim driver: seconds from a VM's start to its guest answering. */
+    simBootSeconds: Type.Number({ minimum: 0, maximum: 3600, default: 1 }),
   },
   { additionalProperties: false },
 );

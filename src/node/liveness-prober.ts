@@ -20,7 +20,7 @@ export interface ProbeTarget {
 export type SshProbe = (host: string, port: number, timeoutMs: number, signal: AbortSignal) => Promise<boolean>;
 
 export interface ProberOptions {
-  driver: Pick<Driver, "inspect" | "readConsole">;
+  driver: Pick<Driver, "inspect" | "readConsole" | "guestAnswers">;
   clock: Clock;
   /** Where this node's forwarded ports are reached from the node itself. */
   probeHost: string;
@@ -143,7 +143,9 @@ export class LivenessProber {
       const ip = seen.address ?? report.ip;
       const endpoint = probeEndpoint(ip, sshPort, this.opts.probeHost);
       const timeoutMs = report.responding ? PROBE_TIMEOUT_MS : PROBE_BOOT_TIMEOUT_MS;
-      const responding = endpoint !== null && (await this.probe(endpoint.host, endpoint.port, timeoutMs, signal));
+      const responding = driver.guestAnswers
+        ? await driver.guestAnswers(id, signal)
+        : endpoint !== null && (await this.probe(endpoint.host, endpoint.port, timeoutMs, signal));
       // The host keys the guest printed at boot (tiny's before its sshd starts, cloud-init's at the end
       // of its boot), looked for until found, for a bounded number of probes.
       let hostKeys = report.sshHostKeys ?? [];

@@ -24,6 +24,8 @@ export interface NodeOptions {
   driver?: "qemu" | "sim";
   /** KVM or TCG when the operator knows; the node probes otherwise. */
   accel?: Accel;
+  /** With the sim driver: how long its guests take to "boot" (node.toml simBootSeconds). */
+  simBootSeconds?: number;
 }
 
 export interface RunningNode {
@@ -53,7 +55,7 @@ export function startNode(opts: NodeOptions): RunningNode {
 }
 
 function makeDriver(opts: NodeOptions): Driver {
-  if (opts.driver === "sim") return new SimDriver();
+  if (opts.driver === "sim") return new SimDriver({ bootSeconds: opts.simBootSeconds ?? 1 });
   return new QemuDriver({
     // The KVM probe takes up to a few seconds: run it once now, not in the first user's deploy.
     accel: opts.accel ?? detectAccel({ log: opts.log }),

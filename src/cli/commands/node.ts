@@ -20,6 +20,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     imageDirectory: c.imageDirectory,
     sshBind: c.sshBind,
     sshHost: c.sshHost ?? hostname(),
+    driver: c.driver,
+    simBootSeconds: c.simBootSeconds,
     log: (msg, fields) => io.err(`${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}`),
   });
   io.err(`vgrid node ${c.name} polling ${c.server}`);

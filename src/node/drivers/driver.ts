@@ -110,6 +110,11 @@ export interface Driver {
    */
   readConsole(id: string, maxBytes: number, signal: AbortSignal): Promise<string>;
   /**
+   * Whether the VM's guest answers, for a driver that knows without a network (the sim driver); a
+   * driver without it has its guests probed by an ssh banner read.
+   */
+  readonly guestAnswers?: (id: string, signal: AbortSignal) => Promise<boolean>;
+  /**
    * Releases what the driver holds (sessions, watchers). VMs keep running unless stopped: the next
    * agent adopts them. The agent calls no verb after close, nor close while a verb runs.
    */

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { VmReport } from "../../core/protocol.js";
-import { DIALECTS, NODE_TOKEN, startTestServer } from "../../../test/support/server.js";
+import { DIALECTS, KEY, NODE_TOKEN, startTestServer } from "../../../test/support/server.js";
 import { Hub } from "../events/hub.js";
 import type { VmRow } from "../store/schema.js";
 import { toVm } from "../store/vms.js";
 import { acceptedHostKeys, failureAfter, reportChange } from "./sync.js";
+import type { Vm } from "../../core/api.js";
 import type { VmState } from "../../core/vm-state.js";
 
 test("a failure report gives its reason whatever the next state; other reports keep the reason there", () => {
@@ -112,3 +113,38 @@ test("the guest's host keys: only well-formed public keys are kept, and the firs
   const later = reportChange({ ...row, ssh_host_keys: first?.ssh_host_keys ?? null }, { ...report, sshHostKeys: [other] });
   assert.equal(later, undefined, "keys printed later (by whoever holds the console) change nothing");
 });
+
+for (const dialect of DIALECTS) {
+  test(`on ${dialect}: a node's reports change every VM they name in one sync, and a responding VM's last sighting is its node's sync`, async (t) => {
+    const server = await startTestServer({}, dialect);
+    t.after(() => server.close());
+    await server.bringNodeOnline();
+    const token = await server.tokenFor("alice");
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await server.app.inject({ method: "POST", url: "/api/v1/vms", headers: { authorization: `Bearer ${token}` }, payload: { image: "tiny", sshKeys: [KEY] } });
+      ids.push(res.json<{ id: string }>().id);
+    }
+    const sync = (reports: object[]) =>
+      server.app.inject({
+        method: "POST",
+        url: "/api/v1/nodes/sync",
+        headers: { authorization: `Bearer ${NODE_TOKEN}` },
+        payload: { node: "h1", version: 0, waitSeconds: 0, sshHost: "127.0.0.1", facts: { memoryMiB: 8192, cpus: 8 }, reports },
+      });
+    const report = (id: string, port: number, responding: boolean) => ({ id, state: "running", responding, sshPort: port, ip: null, error: null, detail: null });
+    assert.equal((await sync(ids.map((id, i) => report(id, 2200 + i, true)))).statusCode, 200);
+    const vm = async (id: string) => (await server.app.inject({ method: "GET", url: `/api/v1/vms/${id}`, headers: { authorization: `Bearer ${token}` } })).json<Vm>();
+    for (const [i, id] of ids.entries()) {
+      const now = await vm(id);
+      assert.deepEqual([now.state, now.responding, now.ssh?.port], ["running", true, 2200 + i]);
+      assert.ok(now.lastSeenAt, "a responding VM was seen at its node's sync");
+    }
+    const seenBefore = (await vm(ids[0]!)).lastSeenAt;
+    assert.equal((await sync([report(ids[0]!, 2200, false), report(ids[1]!, 2201, true)])).statusCode, 200);
+    const silent = await vm(ids[0]!);
+    assert.equal(silent.responding, false);
+    assert.equal(silent.lastSeenAt, seenBefore, "a VM that stopped answering was last seen at the sync before");
+    assert.equal((await vm(ids[1]!)).responding, true);
+  });
+}

@@ -11,7 +11,7 @@ import type { DbOrTx } from "../store/db.js";
 import { releaseHostname } from "../store/hostnames.js";
 import { desiredVersion, hostTokenHash, recordSync, releaseSlot } from "../store/hosts.js";
 import { hashSecret } from "../store/secrets.js";
-import { findVm, placedVms, updateVm, vmsOnHost, type ReportedVmRow } from "../store/vms.js";
+import { findVm, placedVms, updateVms, vmsOnHost, type ReportedVmRow, type VmChange } from "../store/vms.js";
 
 /** The host a node token belongs to; a token of another host, a removed host, or none, is refused. */
 export async function authenticateNode(db: DbOrTx, nodeName: string, token: string | undefined): Promise<void> {
@@ -27,24 +27,27 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
   const { changed, lastSeen } = await ctx.db.transaction().execute(async (tx) => {
     const lastSeen = await recordSync(tx, req.node, { at: now, sshHost: req.sshHost, facts: req.facts });
     const rows = new Map((await vmsOnHost(tx, req.node, req.reports.map((r) => r.id))).map((r) => [r.id, r]));
-    const ids: string[] = [];
+    // A responding VM's last sighting is its node's last sync: nothing is written per VM while it
+    // answers; only what changed is, in one statement for the whole sync.
+    const changes: VmChange[] = [];
     for (const report of req.reports) {
       const row = rows.get(report.id);
       if (row === undefined) continue; // not a VM of this host: a node speaks only for its own
       const change = reportChange(row, report);
-      if (report.responding && responds(change?.state ?? (row.state as VmState))) {
-        await updateVm(tx, report.id, { last_seen_at: now.toISOString() });
-      }
       if (change === undefined) continue;
-      await updateVm(tx, report.id, { ...change, updated_at: now.toISOString() });
-      // Only now, with QEMU reaped and the disks deleted, may the slot and the hostname go to another VM.
-      if (change.state === "terminated") {
-        await releaseHostname(tx, report.id);
-        await releaseSlot(tx, req.node, { memoryMiB: row.memory_mib, cpus: row.cpus });
-      }
-      ids.push(report.id);
+      // Stopped answering: it was last seen at the node's previous sync.
+      const lastSeenAt = row.responding === 1 && change.responding === 0 ? (lastSeen ?? now.toISOString()) : undefined;
+      changes.push({ id: report.id, ...change, ...(lastSeenAt ? { last_seen_at: lastSeenAt } : {}), updated_at: now.toISOString() });
     }
-    return { changed: ids, lastSeen };
+    await updateVms(tx, changes);
+    for (const change of changes) {
+      // Only now, with QEMU reaped and the disks deleted, may the slot and the hostname go to another VM.
+      if (change.state !== "terminated") continue;
+      const row = rows.get(change.id)!;
+      await releaseHostname(tx, change.id);
+      await releaseSlot(tx, req.node, { memoryMiB: row.memory_mib, cpus: row.cpus });
+    }
+    return { changed: changes.map((c) => c.id), lastSeen };
   });
   const offlineSince = now.getTime() - ctx.config.nodeOfflineAfterSeconds * 1000;
   if (lastSeen === null || Date.parse(lastSeen) < offlineSince) {

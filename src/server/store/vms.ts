@@ -1,6 +1,6 @@
 // VM rows: read as the API's vm object, written by the VM service and the node protocol.
 
-import type { Updateable } from "kysely";
+import { sql, type RawBuilder } from "kysely";
 import type { SshHostKey, Vm } from "../../core/api.js";
 import { sshFingerprint } from "../../core/ssh-keys.js";
 import { isSafeSshHost } from "../../core/protocol.js";
@@ -14,7 +14,7 @@ import type { NewVm, VmRow, VmTable } from "./schema.js";
  * is the address clients use to reach the VM's node; one that is not a plain host name or IP literal
  * (stored before nodes' requests were checked) is never shown, since `vgrid ssh` hands it to ssh.
  */
-export function toVm(row: VmRow, sshHost: string | null): Vm {
+export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | null = null): Vm {
   const reachable =
     row.ssh_port !== null &&
     sshHost !== null &&
@@ -28,7 +28,8 @@ export function toVm(row: VmRow, sshHost: string | null): Vm {
     host: row.host,
     state: row.state as VmState,
     responding: row.responding === 1,
-    lastSeenAt: row.last_seen_at,
+    // While it answers, it was last seen at its node's last sync (nothing is written per VM then).
+    lastSeenAt: row.responding === 1 ? (hostLastSeen ?? row.last_seen_at) : row.last_seen_at,
     memoryMiB: row.memory_mib,
     cpus: row.cpus,
     createdAt: row.created_at,
@@ -51,12 +52,16 @@ function hostKeys(json: string | null): SshHostKey[] {
 }
 
 function selectVmsWithHost(db: DbOrTx) {
-  return db.selectFrom("vms").innerJoin("hosts", "hosts.name", "vms.host").selectAll("vms").select("hosts.ssh_host");
+  return db
+    .selectFrom("vms")
+    .innerJoin("hosts", "hosts.name", "vms.host")
+    .selectAll("vms")
+    .select(["hosts.ssh_host", "hosts.last_seen_at as host_last_seen"]);
 }
 
 export async function findVm(db: DbOrTx, id: string): Promise<Vm | undefined> {
   const row = await selectVmsWithHost(db).where("vms.id", "=", id).executeTakeFirst();
-  return row && toVm(row, row.ssh_host);
+  return row && toVm(row, row.ssh_host, row.host_last_seen);
 }
 
 export interface VmFilter {
@@ -80,7 +85,7 @@ export async function listVms(db: DbOrTx, filter: VmFilter, page: Page): Promise
     q = q.where((eb) => eb.or([eb("vms.created_at", ">", createdAt), eb.and([eb("vms.created_at", "=", createdAt), eb("vms.id", ">", id)])]));
   }
   const rows = await q.orderBy("vms.created_at").orderBy("vms.id").limit(page.limit + 1).execute();
-  return rows.map((r) => toVm(r, r.ssh_host));
+  return rows.map((r) => toVm(r, r.ssh_host, r.host_last_seen));
 }
 
 /** The key a page of VMs is ordered by, for its cursor. */
@@ -129,8 +134,41 @@ export async function vmsOnHost(db: DbOrTx, host: string, ids: readonly string[]
 
 export type ReportedVmRow = Awaited<ReturnType<typeof vmsOnHost>>[number];
 
-export async function updateVm(db: DbOrTx, id: string, change: Updateable<VmTable>): Promise<void> {
-  await db.updateTable("vms").set(change).where("id", "=", id).execute();
+/** What a node's report changes in one VM's row. */
+export type VmChange = { id: string } & Pick<
+  VmTable,
+  "state" | "responding" | "ssh_port" | "ip" | "error" | "error_detail" | "ssh_host_keys" | "updated_at"
+> & { last_seen_at?: string };
+
+/** Columns of a change and their SQL types, for the casts PostgreSQL needs inside CASE. */
+const CHANGE_COLUMNS = {
+  state: "text",
+  responding: "integer",
+  ssh_port: "integer",
+  ip: "text",
+  error: "text",
+  error_detail: "text",
+  ssh_host_keys: "text",
+  updated_at: "text",
+  last_seen_at: "text",
+} as const;
+
+/**
+ * Applies many VMs' changes in one statement per chunk: `set col = case id when ... then ... end`.
+ * A node's sync costs one write whatever its number of VMs, not one per VM.
+ */
+export async function updateVms(db: DbOrTx, changes: readonly VmChange[]): Promise<void> {
+  for (let i = 0; i < changes.length; i += 100) {
+    const chunk = changes.slice(i, i + 100);
+    const set: Record<string, RawBuilder<unknown>> = {};
+    for (const [column, type] of Object.entries(CHANGE_COLUMNS) as Array<[keyof typeof CHANGE_COLUMNS, string]>) {
+      const given = chunk.filter((c) => c[column] !== undefined);
+      if (given.length === 0) continue;
+      const whens = given.map((c) => sql`when ${c.id} then cast(${c[column]} as ${sql.raw(type)})`);
+      set[column] = sql`case id ${sql.join(whens, sql` `)} else ${sql.ref(column)} end`;
+    }
+    await db.updateTable("vms").set(set).where("id", "in", chunk.map((c) => c.id)).execute();
+  }
 }
 
 /** The VMs still placed on `host` that hold a slot there, with what their node needs to build them. */

@@ -22,6 +22,13 @@ export interface SimDriverOptions {
   sshPort?: number | null;
   /** The address every started VM gets (a guest on a bridge); null: user networking. */
   address?: string | null;
+  /**
+   * A guest answers this long after its start, by the driver's own word (no network, no process):
+   * node.toml's simBootSeconds. Unset: guests are probed over the network like any other.
+   */
+  bootSeconds?: number;
+  /** The clock boot times are measured on. */
+  now?: () => number;
 }
 
 /**
@@ -46,10 +53,24 @@ export class SimDriver implements Driver {
   private busy = 0;
   private closed = false;
 
+  readonly guestAnswers?: (id: string, signal: AbortSignal) => Promise<boolean>;
+  /** When each VM was last started, for guestAnswers. */
+  private readonly startedAt = new Map<string, number>();
+  private readonly now: () => number;
+
   constructor(opts: SimDriverOptions = {}) {
     this.vms = opts.vms ?? new Map<string, SimVm>();
     this.sshPort = opts.sshPort ?? null;
     this.address = opts.address ?? null;
+    this.now = opts.now ?? Date.now;
+    const { bootSeconds } = opts;
+    if (bootSeconds !== undefined) {
+      this.guestAnswers = async (id, signal) => {
+        signal.throwIfAborted();
+        const started = this.startedAt.get(id);
+        return this.vms.get(id)?.state === "running" && started !== undefined && this.now() - started >= bootSeconds * 1000;
+      };
+    }
   }
 
   /** The next `verb` (of VM `id`, or of any VM) fails once, with `message` for the owner (and `detail`). */
@@ -97,6 +118,7 @@ export class SimDriver implements Driver {
       if (!vm) throw new Error(`VM ${spec.id} has no files: create() makes them before start()`);
       if (vm.state === "gone" || vm.state === "halted") {
         Object.assign(vm, { state: "running", address: this.address, sshPort: this.sshPort, error: null, detail: null });
+        this.startedAt.set(spec.id, this.now());
       }
       return { id: spec.id, ...vm };
     });
