@@ -60,6 +60,13 @@ export const ServerFileSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     nodeOfflineAfterSeconds: Type.Integer({ minimum: 30, default: 60 }),
+    metrics: Type.Object(
+      {
+        /** Who may read /metrics without a token: addresses in CIDR form (an admin's token always may). */
+        allow: Type.Array(Type.String({ pattern: "^[0-9a-fA-F:.]+/[0-9]{1,3}$" }), { default: ["127.0.0.0/8", "::1/128"] }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     hosts: Type.Array(HostSchema, { default: [] }),
     hostnames: Type.Object(
       {
@@ -89,6 +96,7 @@ export interface ServerConfig {
   quota: { maxVmsPerUser: number | null };
   /** Seconds without a sync after which a node counts as offline. */
   nodeOfflineAfterSeconds: number;
+  metrics: { allow: string[] };
   /** Normalised usernames (spaces become underscores). */
   admins: string[];
   hosts: HostConfig[];
@@ -141,6 +149,7 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     expiry: c.expiry,
     quota: c.quota,
     nodeOfflineAfterSeconds: c.nodeOfflineAfterSeconds,
+    metrics: c.metrics,
     admins,
     hosts: c.hosts,
     hostnames,

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { ServerConfig } from "./config.js";
 import type { Bus } from "./events/bus.js";
 import type { Hub } from "./events/hub.js";
+import type { Metrics } from "./metrics.js";
 import type { Db } from "./store/db.js";
 
 export interface ServerContext {
@@ -14,6 +15,7 @@ export interface ServerContext {
   now: () => Date;
   /** One line per meaningful event (a VM changed, a node came or went), never one per request. */
   log: Logger;
+  metrics: Metrics;
   /** The other replicas' changes (PostgreSQL); none on SQLite, where there is one server. */
   bus?: Bus;
   /** This server's id among replicas (random per process): who holds a lease. */

@@ -12,7 +12,8 @@ import { nodesOffline } from "./jobs/nodes-offline.js";
 import { PeriodicJobs } from "./jobs/periodic.js";
 import { lockPidFile } from "./pid-lock.js";
 import { syncCatalog } from "./store/catalog.js";
-import { openStore } from "./store/db.js";
+import { createMetrics } from "./metrics.js";
+import { openStore, type Db } from "./store/db.js";
 import { findVm } from "./store/vms.js";
 import { PostgresBus } from "./events/bus.js";
 
@@ -31,8 +32,15 @@ export interface ContextOptions {
 
 /** The store opened and migrated, the catalog written from the config: everything but the HTTP side. */
 export async function openServerContext(config: ServerConfig, opts: ContextOptions = {}): Promise<ServerContext> {
-  const db = await openStore(config.database);
   const now = opts.now ?? (() => new Date());
+  // The gauges read the store when scraped: it is opened just below, with the query timer of these metrics.
+  const store: { db?: Db } = {};
+  const metrics = createMetrics(
+    () => store.db!,
+    () => new Date(now().getTime() - config.nodeOfflineAfterSeconds * 1000).toISOString(),
+  );
+  const db = await openStore(config.database, { onQuery: (ms) => metrics.storeQueryDuration.observe(ms / 1000) });
+  store.db = db;
   try {
     await syncCatalog(db, config, now().toISOString());
   } catch (err) {
@@ -42,7 +50,7 @@ export async function openServerContext(config: ServerConfig, opts: ContextOptio
   const log = opts.log ?? pino({ level: "silent" });
   const hub = new Hub();
   const replica = randomUUID();
-  const ctx: ServerContext = { db, config, hub, now, replica, log, ...(opts.localHost ? { localHost: opts.localHost } : {}) };
+  const ctx: ServerContext = { db, config, hub, now, replica, log, metrics, ...(opts.localHost ? { localHost: opts.localHost } : {}) };
   if (config.database.kind === "postgres") {
     try {
       ctx.bus = await PostgresBus.start(config.database.url, replica, { onMessage: (m) => hub.receive(m), onReconnect: () => hub.wakeAll() }, log);

@@ -212,11 +212,24 @@ for (const dialect of DIALECTS) {
       assert.equal(hosts.json<{ items: unknown[]; next?: string }>().next, undefined, "one host: no next");
     });
 
-    test("metrics count VMs by state in Prometheus text", async () => {
+    test("metrics count VMs by state and image, deploys and their failures, nodes and syncs; never a name", async () => {
       const res = await server.app.inject({ method: "GET", url: "/metrics" });
       assert.equal(res.statusCode, 200);
-      assert.match(res.body, /^vgrid_vms\{state="terminating"\} 1$/m);
-      assert.match(res.body, /^vgrid_hosts_online 1$/m);
+      assert.match(res.body, /^vgrid_vms\{state="terminating",image="tiny"\} 1$/m);
+      assert.match(res.body, /^vgrid_nodes_online 1$/m);
+      assert.match(res.body, /^vgrid_deploy_duration_seconds_count [1-9]\d*$/m);
+      assert.match(res.body, /^vgrid_node_syncs_total [1-9]/m);
+      assert.match(res.body, /^vgrid_store_query_duration_seconds_count [1-9]\d*$/m);
+      for (const secret of ["alice", "bob", bobsVm, "vm-001"]) assert.ok(!res.body.includes(secret), `no label holds '${secret}'`);
+    });
+
+    test("metrics answer loopback and admins' tokens, and nobody else", async () => {
+      const far = { remoteAddress: "10.9.8.7" };
+      const refused = await server.app.inject({ method: "GET", url: "/metrics", ...far });
+      assert.equal(refused.statusCode, 403);
+      assert.match(refused.json<{ detail: string }>().detail, /\[metrics\] allow/);
+      assert.equal((await server.app.inject({ method: "GET", url: "/metrics", headers: auth(alice), ...far })).statusCode, 403);
+      assert.equal((await server.app.inject({ method: "GET", url: "/metrics", headers: auth(admin), ...far })).statusCode, 200);
     });
   });
 }

@@ -42,6 +42,9 @@ for (const dialect of DIALECTS) {
       assert.equal(rows.length, 5, "the store holds exactly the 5 VMs answered");
       const held = await server.ctx.db.selectFrom("hostnames").select("name").where("vm_id", "is not", null).execute();
       assert.deepEqual(held.map((h) => h.name).sort(), [...names].sort(), "exactly their hostnames are taken");
+      const metrics = await server.app.inject({ method: "GET", url: "/metrics" });
+      assert.match(metrics.body, /^vgrid_placement_failures_total\{reason="no-capacity"\} 45$/m, "the metrics count the refusals by reason");
+      assert.match(metrics.body, /^vgrid_deploy_duration_seconds_count 5$/m, "and time the deploys that were made");
     });
   });
 }

@@ -13,6 +13,7 @@ import { applySync, authenticateNode, desiredFor } from "./sync.js";
  */
 export async function syncNode(ctx: ServerContext, req: SyncRequest, token: string | undefined, gone: AbortSignal): Promise<SyncResponse> {
   await authenticateNode(ctx.db, req.node, token);
+  ctx.metrics.nodeSyncs.inc();
   const changed = await applySync(ctx, req);
   // Listen before reading: a change between the read and the wait would otherwise sleep until the
   // wait ends (up to waitSeconds) instead of waking this node at once.

@@ -4,7 +4,7 @@
 import SQLite from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Transaction } from "kysely";
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type KyselyConfig, type LogEvent, type Transaction } from "kysely";
 import pg from "pg";
 import { Migrator } from "kysely/migration";
 import { migrationProvider } from "./migrations.js";
@@ -20,8 +20,19 @@ export class StoreError extends Error {}
 /** Where the store is: a SQLite file, or a PostgreSQL database (server.toml's `[database]`). */
 export type StoreLocation = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
 
-export async function openStore(location: StoreLocation): Promise<Db> {
-  return location.kind === "sqlite" ? openSqliteStore(location.file) : openPostgresStore(location.url);
+export interface StoreOptions {
+  /** Told the duration of every query (the metrics' store query time). */
+  onQuery?: (durationMs: number) => void;
+}
+
+export async function openStore(location: StoreLocation, options: StoreOptions = {}): Promise<Db> {
+  return location.kind === "sqlite" ? openSqliteStore(location.file, options) : openPostgresStore(location.url, options);
+}
+
+function logConfig(options: StoreOptions): KyselyConfig["log"] {
+  const { onQuery } = options;
+  if (onQuery === undefined) return undefined;
+  return (event: LogEvent) => onQuery(event.queryDurationMillis);
 }
 
 /** Whether `db` is on PostgreSQL (row locks, LISTEN/NOTIFY) rather than SQLite (one writer at a time). */
@@ -32,11 +43,11 @@ export function isPostgres(db: DbOrTx): boolean {
 /** PostgreSQL's connections for one server; replicas each have their own. */
 const POSTGRES_POOL_SIZE = 10;
 
-export async function openPostgresStore(url: string): Promise<Db> {
+export async function openPostgresStore(url: string, options: StoreOptions = {}): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: POSTGRES_POOL_SIZE, connectionTimeoutMillis: 10_000 });
   // An idle connection the server closed (a restart) must not crash the process: the pool drops it.
   pool.on("error", () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: logConfig(options) });
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
@@ -58,7 +69,7 @@ export function redactedUrl(url: string): string {
   }
 }
 
-export async function openSqliteStore(file: string): Promise<Db> {
+export async function openSqliteStore(file: string, options: StoreOptions = {}): Promise<Db> {
   const dir = dirname(file);
   if (!existsSync(dir)) {
     throw new StoreError(`the directory ${dir} of the database file ${file} does not exist: create it (mkdir -p ${dir}) or set [database] file in server.toml`);
@@ -74,7 +85,7 @@ export async function openSqliteStore(file: string): Promise<Db> {
   sqlite.pragma("foreign_keys = ON");
   // Another process (`vgrid token create` while the server runs) may hold the write lock briefly.
   sqlite.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log: logConfig(options) });
   await migrateToLatest(db);
   return db;
 }

@@ -131,17 +131,28 @@ export async function releaseSlot(db: DbOrTx, host: string, size: VmSize): Promi
     .execute();
 }
 
-/** Whether any node is online now: when none is, a deploy is a 503, not a 409. */
-export async function anyHostOnline(db: DbOrTx, options: LoadOptions): Promise<boolean> {
-  const row = await db
+/** Whether any node (or node `name`) is online now: when none is, a deploy is a 503, not a 409. */
+export async function anyHostOnline(db: DbOrTx, options: LoadOptions, name?: string): Promise<boolean> {
+  let q = db
     .selectFrom("hosts")
     .select("name")
     .where("online", "=", 1)
     .where("removed_at", "is", null)
-    .where("last_seen_at", ">=", onlineSince(options))
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+    .where("last_seen_at", ">=", onlineSince(options));
+  if (name !== undefined) q = q.where("name", "=", name);
+  return (await q.limit(1).executeTakeFirst()) !== undefined;
+}
+
+/** How many nodes synced since `since` (and are in the pool). */
+export async function countOnlineHosts(db: DbOrTx, since: string): Promise<number> {
+  const { n } = await db
+    .selectFrom("hosts")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("online", "=", 1)
+    .where("removed_at", "is", null)
+    .where("last_seen_at", ">=", since)
+    .executeTakeFirstOrThrow();
+  return Number(n);
 }
 
 /** Nodes silent for longer than the offline limit are marked offline; returns their names. */

@@ -199,8 +199,12 @@ export async function placedVms(db: DbOrTx, host: string) {
     .execute();
 }
 
-/** VM counts by state, for the metrics. */
-export async function countVmsByState(db: DbOrTx): Promise<Array<{ state: string; count: number }>> {
-  const rows = await db.selectFrom("vms").select(["state", (eb) => eb.fn.countAll<number>().as("n")]).groupBy("state").execute();
-  return rows.map((r) => ({ state: r.state, count: Number(r.n) }));
+/** VM counts by state and image, for the metrics. */
+export async function countVmsByStateAndImage(db: DbOrTx): Promise<Array<{ state: string; image: string; count: number }>> {
+  const rows = await db
+    .selectFrom("vms")
+    .select(["state", "image", (eb) => eb.fn.countAll<number>().as("n")])
+    .groupBy(["state", "image"])
+    .execute();
+  return rows.map((r) => ({ state: r.state, image: r.image, count: Number(r.n) }));
 }

@@ -4,7 +4,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { DeployRequest, Vm, VmListQuery } from "../../core/api.js";
-import { Conflict, Invalid, NotFound, Unavailable } from "../../core/errors.js";
+import { Conflict, Invalid, NotFound, Unavailable, VgridError } from "../../core/errors.js";
 import { isVmId } from "../../core/names.js";
 import { parseSshPublicKeys } from "../../core/ssh-keys.js";
 import { canExtend, canMove, HOLDING_STATES, isFinal } from "../../core/vm-state.js";
@@ -51,6 +51,21 @@ export async function listVisibleVms(ctx: ServerContext, user: User, query: VmLi
 
 /** Validates the request, then places the VM, takes a hostname and stores it as pending, all at once. */
 export async function deployVm(ctx: ServerContext, actor: Actor, request: DeployRequest): Promise<Vm> {
+  const stopTimer = ctx.metrics.deployDuration.startTimer();
+  try {
+    const vm = await deployVmNow(ctx, actor, request);
+    stopTimer();
+    return vm;
+  } catch (err) {
+    if (err instanceof VgridError && PLACEMENT_FAILURES.has(err.slug)) ctx.metrics.placementFailures.inc({ reason: err.slug });
+    throw err;
+  }
+}
+
+/** The refusals that say the cluster had no room, as the metrics count them. */
+const PLACEMENT_FAILURES = new Set<string>(["no-capacity", "pool-exhausted", "quota-exceeded", "no-node"]);
+
+async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequest): Promise<Vm> {
   const { user } = actor;
   const image = await findDeployableImage(ctx.db, request.image, user.name);
   if (!image) {

@@ -1,40 +1,24 @@
 // Liveness and readiness at the root, Prometheus metrics, and the pages that explain problem types.
 
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Registry, collectDefaultMetrics, Gauge } from "prom-client";
+import { BlockList, isIPv6 } from "node:net";
 import { Type } from "typebox";
-import { NotFound, problemKind } from "../../../core/errors.js";
+import { Forbidden, NotFound, problemKind } from "../../../core/errors.js";
 import type { ServerContext } from "../../context.js";
 import { pingStore } from "../../store/db.js";
-import { hostLoads } from "../../store/hosts.js";
-import { countVmsByState } from "../../store/vms.js";
+import { anyHostOnline } from "../../store/hosts.js";
 import { loadOptions } from "../../vms/service.js";
+import { authenticate, bearerToken } from "../auth.js";
 import { responses } from "../schemas.js";
 
 const Health = Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) });
 
 export function healthRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  new Gauge({
-    name: "vgrid_vms",
-    help: "VMs by state",
-    labelNames: ["state"],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const r of await countVmsByState(ctx.db)) this.set({ state: r.state }, r.count);
-    },
-  });
-  new Gauge({
-    name: "vgrid_hosts_online",
-    help: "Hosts whose node synced recently",
-    registers: [registry],
-    async collect() {
-      const hosts = await hostLoads(ctx.db, loadOptions(ctx, ctx.now()));
-      this.set(hosts.filter((h) => h.online).length);
-    },
-  });
+  const allowed = new BlockList();
+  for (const cidr of ctx.config.metrics.allow) {
+    const [address, bits] = cidr.split("/") as [string, string];
+    allowed.addSubnet(address, Number(bits), isIPv6(address) ? "ipv6" : "ipv4");
+  }
 
   return async (app) => {
     app.get("/healthz", { schema: { tags: ["health"], response: { 200: Health } } }, async () => ({ status: "ok" }));
@@ -44,16 +28,21 @@ export function healthRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
       { schema: { tags: ["health"], summary: "Ready to deploy", response: { 200: Health, 503: Health } } },
       async (_request, reply) => {
         if (!(await pingStore(ctx.db))) return reply.code(503).send({ status: "unready", detail: "the store is not reachable" });
-        const hosts = await hostLoads(ctx.db, loadOptions(ctx, ctx.now()));
-        const wanted = ctx.localHost === undefined ? hosts : hosts.filter((h) => h.name === ctx.localHost);
-        if (!wanted.some((h) => h.online)) {
+        if (!(await anyHostOnline(ctx.db, loadOptions(ctx, ctx.now()), ctx.localHost))) {
           return reply.code(503).send({ status: "unready", detail: "no node is online yet" });
         }
         return { status: "ready" };
       },
     );
 
-    app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
+    app.get("/metrics", { schema: { hide: true } }, async (request, reply) => {
+      // Answered to the addresses of [metrics] allow (loopback by default) and to an admin's token.
+      const ip = request.ip.replace(/^::ffff:/, "");
+      if (!allowed.check(ip, isIPv6(ip) ? "ipv6" : "ipv4")) {
+        const user = bearerToken(request) === undefined ? undefined : await authenticate(ctx, request).catch(() => undefined);
+        if (!user?.admin) throw new Forbidden(`metrics are answered to the addresses of [metrics] allow in server.toml and to admins' tokens, not to ${ip}`);
+      }
+      const { registry } = ctx.metrics;
       return reply.type(registry.contentType).send(await registry.metrics());
     });
 
