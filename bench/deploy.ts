@@ -37,6 +37,7 @@ function spec(disk: string): VmSpec {
     sshKeys: [KEY],
     image: { tag: "bench", disk, kernel: "tiny.vmlinuz", initrd: "tiny.initrd", cmdline: "console=ttyS0 quiet vgrid_username=${username}" },
     desired: "running",
+    requestId: null,
   };
 }
 

@@ -24,6 +24,8 @@ export const VmSpecSchema = Type.Object(
     sshKeys: Type.Array(Type.String()),
     image: ImageBootSchema,
     desired: Type.Enum(DESIRED_STATES),
+    /** The id of the API request that deployed it: the node logs it with every line about the VM. */
+    requestId: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
   },
   { additionalProperties: false },
 );

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 
 import { Invalid } from "./errors.js";
 import type { VmSpec } from "./protocol.js";
+import { sampleSpec } from "../../test/support/fixtures.js";
 import { kernelCmdlineEscape, renderTemplate, templateVarsFor } from "./template.js";
 
 const identity = (v: string): string => v;
@@ -97,19 +98,7 @@ describe("kernelCmdlineEscape", () => {
 });
 
 describe("templateVarsFor", () => {
-  const spec: VmSpec = {
-    id: "7f3c0a1e-1111-4222-8333-944445555666",
-    machineName: "vgrid-7f3c0a1e-111",
-    hostname: "vm-003",
-    extra: "rack=2",
-    mac: "52:54:00:12:34:56",
-    owner: "alice",
-    memoryMiB: 512,
-    cpus: 2,
-    sshKeys: [],
-    image: { tag: "tiny", disk: "tiny.qcow2", kernel: null, initrd: null, cmdline: null },
-    desired: "running",
-  };
+  const spec: VmSpec = sampleSpec({ extra: "rack=2", memoryMiB: 512, cpus: 2 });
 
   it("gives the seed's variables and the new ones, every one a string", () => {
     assert.deepEqual(templateVarsFor(spec, { vmIp: "" }), {

@@ -46,7 +46,19 @@ export class Agent {
   private readonly stopping = new AbortController();
   private stopped = false;
 
-  constructor(private readonly opts: AgentOptions) {
+  private readonly opts: AgentOptions;
+
+  constructor(options: AgentOptions) {
+    // Every line about a VM carries the id of the request that deployed it: one VM's story reads
+    // across the server's log and the node's.
+    const opts: AgentOptions = {
+      ...options,
+      log: (msg, fields) => {
+        const vm = typeof fields?.vm === "string" ? this.vms.get(fields.vm) : undefined;
+        options.log(msg, vm?.spec.requestId ? { ...fields, reqId: vm.spec.requestId } : fields);
+      },
+    };
+    this.opts = opts;
     // The server refuses any other sshHost on every sync: say so once, at start, naming the fix.
     if (!isSafeSshHost(opts.sshHost)) {
       throw new Invalid(

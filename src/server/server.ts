@@ -78,7 +78,8 @@ export async function startServer(
   config: ServerConfig,
   opts: { localHost?: string; logLevel?: string } = {},
 ): Promise<RunningServer> {
-  const log = pino({ level: opts.logLevel ?? "warn" });
+  // JSON lines on stderr (stdout is for what a command prints), one per meaningful event.
+  const log = pino({ level: opts.logLevel ?? "warn" }, pino.destination(2));
   // SQLite has one writer: one server per file. Replicas need a store they can share.
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {

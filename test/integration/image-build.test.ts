@@ -14,6 +14,7 @@ import { gunzipSync } from "node:zlib";
 import { listInitramfs } from "../../src/images/initramfs.js";
 import { parseImageSidecar } from "../../src/core/image.js";
 import { renderSeedFiles } from "../../src/node/cloudinit/seed.js";
+import { sampleSpec } from "../support/fixtures.js";
 import { DISK_LABEL, buildTinyImage, imagePaths, tinySidecar } from "../../src/images/tiny.js";
 import { repoRoot } from "../../src/core/repo.js";
 
@@ -184,19 +185,7 @@ test("the guest's seed parser, run by the guest's busybox, reads hostname, keys 
 
   const key1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq1 alice@laptop";
   const key2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq2 alice "desk" \\ #2';
-  const seed = renderSeedFiles({
-    id: "7f3c0a1e-1111-4222-8333-944445555666",
-    machineName: "vgrid-7f3c0a1e-111",
-    hostname: "vm-003",
-    extra: "",
-    mac: "52:54:00:00:00:03",
-    owner: "alice",
-    memoryMiB: 256,
-    cpus: 1,
-    sshKeys: [key1, key2],
-    image: { tag: "tiny", disk: "tiny.qcow2", kernel: null, initrd: null, cmdline: null },
-    desired: "running",
-  });
+  const seed = renderSeedFiles(sampleSpec({ sshKeys: [key1, key2] }));
   await writeFile(path.join(dir, "meta-data"), seed.metaData);
   // A user's own cloud-config may list keys for other users: those are not root's.
   await writeFile(path.join(dir, "user-data"), `${seed.userData}users:\n  - name: alice\n    ssh_authorized_keys:\n      - ssh-ed25519 NOT-FOR-ROOT\n`);

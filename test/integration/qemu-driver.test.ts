@@ -98,6 +98,7 @@ describe("qemu driver with the tiny image", () => {
       sshKeys: [publicKey],
       image: await readTinyImage(),
       desired: "running",
+      requestId: null,
     };
     vmDir = path.join(stateDir, "vms", id);
     options = {

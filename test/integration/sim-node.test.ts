@@ -49,4 +49,17 @@ test("a sim node's VMs run, answer after simBootSeconds, and terminate, with no 
   assert.deepEqual([vm.state, vm.responding, vm.host], ["running", true, "sim1"]);
   await api.terminateAndWait(vm.id, 30_000);
   assert.deepEqual(await readdir(dir).then((names) => names.filter((n) => n === "state")), [], "the sim driver made no state directory");
+
+  // A deploy's request id follows the VM: the server's log, its node's, and the server's again.
+  const traced = await api.call<{ id: string }>("POST", "/vms", { image: "tiny", sshKeys: [KEY] }, { "x-request-id": "trace-0123456789" });
+  assert.equal(traced.status, 201);
+  await api.waitReady(traced.body.id, 30_000);
+  const lines = (text: string) => text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { reqId?: string; msg: string });
+  await eventually("the server's log of the VM running", 10_000, async () =>
+    lines(server!.output).some((l) => l.reqId === "trace-0123456789" && /running/.test(l.msg)) ? true : undefined,
+  );
+  const onServer = lines(server!.output).filter((l) => l.reqId === "trace-0123456789").map((l) => l.msg);
+  assert.ok(onServer.some((m) => m.startsWith("vm.deploy")), `the server logged the deploy: ${onServer.join(" | ")}`);
+  const onNode = lines(node!.output).filter((l) => l.reqId === "trace-0123456789").map((l) => l.msg);
+  assert.ok(onNode.includes("VM running"), `the node logged the VM with the deploy's id: ${onNode.join(" | ")}`);
 });

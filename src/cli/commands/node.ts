@@ -1,6 +1,7 @@
 // `vgrid node --config node.toml`: the agent alone, on a hypervisor.
 
 import { hostname } from "node:os";
+import { pino } from "pino";
 import { loadNodeConfig } from "../../node/config-file.js";
 import { startNode } from "../../node/node.js";
 import { parseCommand } from "../args.js";
@@ -12,6 +13,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommand(argv, { config: { type: "string" }, "stop-vms": { type: "boolean", default: false } });
   if (values.config === undefined) throw new UsageError("missing --config node.toml");
   const c = await loadNodeConfig(values.config);
+  // JSON lines on stderr, as the server's: one VM's story (its reqId) reads across both.
+  const log = pino({ level: process.env.VGRID_LOG ?? "info", base: { node: c.name } }, pino.destination(2));
   const node = startNode({
     serverUrl: c.server,
     nodeName: c.name,
@@ -22,7 +25,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     sshHost: c.sshHost ?? hostname(),
     driver: c.driver,
     simBootSeconds: c.simBootSeconds,
-    log: (msg, fields) => io.err(`${msg}${fields ? ` ${JSON.stringify(fields)}` : ""}`),
+    log: (msg, fields) => log.info(fields ?? {}, msg),
   });
   io.err(`vgrid node ${c.name} polling ${c.server}`);
   // An agent restart must re-adopt running VMs, so by default stopping the agent leaves them running.

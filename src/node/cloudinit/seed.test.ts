@@ -6,23 +6,11 @@ import { after, describe, it } from "node:test";
 
 import { Invalid } from "../../core/errors.js";
 import type { VmSpec } from "../../core/protocol.js";
+import { sampleSpec } from "../../../test/support/fixtures.js";
 import { renderSeedFiles, writeSeedIso, yamlString } from "./seed.js";
 
 function specWith(overrides: Partial<VmSpec>): VmSpec {
-  return {
-    id: "7f3c0a1e-1111-4222-8333-944445555666",
-    machineName: "vgrid-7f3c0a1e-111",
-    hostname: "vm-003",
-    extra: "",
-    mac: "52:54:00:12:34:56",
-    owner: "alice",
-    memoryMiB: 256,
-    cpus: 1,
-    sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey alice@laptop"],
-    image: { tag: "tiny", disk: "tiny.qcow2", kernel: null, initrd: null, cmdline: null },
-    desired: "running",
-    ...overrides,
-  };
+  return sampleSpec({ sshKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey alice@laptop"], ...overrides });
 }
 
 /** The lines of the ssh_authorized_keys list, as the tiny guest's sed finds them. */

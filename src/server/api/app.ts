@@ -4,6 +4,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { randomUUID } from "node:crypto";
 import { vgridVersion } from "../../core/repo.js";
 import type { ServerContext } from "../context.js";
 import { authenticate } from "./auth.js";
@@ -40,7 +41,12 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
     // Strict bodies: "512" is not a number and unknown fields are errors, never silently dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
     bodyLimit: 256 * 1024,
-    // The request id follows a request through the log; the log holds events, not every request.
+    // The request id follows a request through the log (and a deploy to its node's log): a caller's
+    // own X-Request-Id when it is a plain token, else a fresh one. The log holds events, not requests.
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && /^[A-Za-z0-9._-]{8,64}$/.test(given) ? given : randomUUID();
+    },
     logController: new LogController({ disableRequestLogging: true }),
     // Errors the framework meets before any route (a malformed URL, an over-long path) are problems too.
     frameworkErrors: (error, request, reply) => void sendProblem(reply, toProblem(error, request)),
@@ -49,6 +55,9 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest("user", null);
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
   // On close, long-polls end at once rather than holding the close up to their wait (Ctrl-C on
   // `vgrid server` must not hang while a node is connected); requests that still arrive are told why.
   app.addHook("preClose", async () => ctx.hub.close());

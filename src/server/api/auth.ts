@@ -41,10 +41,10 @@ export function requireAdmin(request: FastifyRequest): User {
 
 /** The logged-in caller and the address they call from, as the services take them. */
 export function requireActor(request: FastifyRequest): Actor {
-  return { user: requireUser(request), address: request.ip };
+  return { user: requireUser(request), address: request.ip, requestId: request.id };
 }
 
 /** Like requireActor, for what only administrators may do. */
 export function requireAdminActor(request: FastifyRequest): Actor {
-  return { user: requireAdmin(request), address: request.ip };
+  return { user: requireAdmin(request), address: request.ip, requestId: request.id };
 }

@@ -24,7 +24,7 @@ export async function authenticateNode(db: DbOrTx, nodeName: string, token: stri
 /** Applies a node's sync (it is online; its reports) in one transaction, then publishes the VMs that changed. */
 export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<string[]> {
   const now = ctx.now();
-  const { changed, lastSeen } = await ctx.db.transaction().execute(async (tx) => {
+  const { changed, lastSeen, requestIds } = await ctx.db.transaction().execute(async (tx) => {
     const lastSeen = await recordSync(tx, req.node, { at: now, sshHost: req.sshHost, facts: req.facts });
     const rows = new Map((await vmsOnHost(tx, req.node, req.reports.map((r) => r.id))).map((r) => [r.id, r]));
     // A responding VM's last sighting is its node's last sync: nothing is written per VM while it
@@ -47,7 +47,7 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
       await releaseHostname(tx, change.id);
       await releaseSlot(tx, req.node, { memoryMiB: row.memory_mib, cpus: row.cpus });
     }
-    return { changed: changes.map((c) => c.id), lastSeen };
+    return { changed: changes.map((c) => c.id), lastSeen, requestIds: new Map([...rows].map(([id, r]) => [id, r.request_id])) };
   });
   const offlineSince = now.getTime() - ctx.config.nodeOfflineAfterSeconds * 1000;
   if (lastSeen === null || Date.parse(lastSeen) < offlineSince) {
@@ -57,7 +57,8 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
     const vm = await findVm(ctx.db, id);
     if (vm) {
       ctx.hub.publishVm(vm);
-      ctx.log.info({ vm: vm.id, node: req.node, state: vm.state, responding: vm.responding, error: vm.error }, `vm ${vm.name} ${vm.state}`);
+      const reqId = requestIds.get(id) ?? undefined;
+      ctx.log.info({ reqId, vm: vm.id, node: req.node, state: vm.state, responding: vm.responding, error: vm.error }, `vm ${vm.name} ${vm.state}`);
     }
   }
   return changed;
@@ -147,6 +148,7 @@ export async function desiredFor(db: DbOrTx, host: string): Promise<SyncResponse
       sshKeys: JSON.parse(r.ssh_keys) as string[],
       image: { tag: r.tag, disk: r.disk, kernel: r.kernel, initrd: r.initrd, cmdline: r.cmdline },
       desired,
+      requestId: r.request_id,
     });
   }
   return { version, vms };

@@ -144,6 +144,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("hosts_placement").on("hosts").columns(["online", "load", "name"]).execute();
       await db.schema.createIndex("vms_created").on("vms").columns(["created_at", "id"]).execute();
       await db.schema.createIndex("vms_owner_created").on("vms").columns(["owner", "created_at", "id"]).execute();
+      // The id of the request that deployed a VM: it follows the VM into its node's log and back.
+      await db.schema.alterTable("vms").addColumn("request_id", "text").execute();
       // Periodic work runs on one replica at a time: the one whose lease row is current.
       await db.schema
         .createTable("leases")

@@ -106,6 +106,8 @@ export interface VmTable {
   /** JSON array of the keys given to the VM at deploy time. */
   ssh_keys: string;
   updated_at: string;
+  /** The API request that deployed it, for the logs of the server and its node. */
+  request_id: string | null;
 }
 
 export interface AuditTable {

@@ -126,7 +126,7 @@ export async function vmsOnHost(db: DbOrTx, host: string, ids: readonly string[]
   if (ids.length === 0) return [];
   return db
     .selectFrom("vms")
-    .select(["id", "state", "responding", "ssh_port", "ip", "error", "error_detail", "ssh_host_keys", "memory_mib", "cpus"])
+    .select(["id", "state", "responding", "ssh_port", "ip", "error", "error_detail", "ssh_host_keys", "memory_mib", "cpus", "request_id"])
     .where("host", "=", host)
     .where("id", "in", ids)
     .execute();
@@ -192,6 +192,7 @@ export async function placedVms(db: DbOrTx, host: string) {
       "images.kernel",
       "images.initrd",
       "images.cmdline",
+      "vms.request_id",
     ])
     .where("vms.host", "=", host)
     .where("vms.state", "in", HOLDING_STATES)

@@ -19,10 +19,11 @@ import { lockUser, type User } from "../store/users.js";
 import { answerPage, pageOf } from "../pages.js";
 import { countHoldingVms, findVm, insertVm, listVms, moveVm, setExpiry, vmPageKey } from "../store/vms.js";
 
-/** Who asks, and from where (for the audit log). */
+/** Who asks, from where (for the audit log), and in which request (for the logs). */
 export interface Actor {
   user: User;
   address: string | null;
+  requestId?: string;
 }
 
 /** The vm object as `user` may see it: what the node saw (`errorDetail`) is for admins only. */
@@ -140,6 +141,7 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       ssh_host_keys: null,
       ssh_keys: JSON.stringify(sshKeys),
       updated_at: at,
+      request_id: actor.requestId ?? null,
     });
     await bumpDesiredVersion(tx, host);
     return { vmId: id, host };
@@ -195,7 +197,7 @@ async function change(
   const vm = await findVm(ctx.db, done.vmId);
   if (!vm) throw new Error(`VM ${done.vmId} vanished right after ${action} committed`);
   ctx.hub.publishVm(vm);
-  ctx.log.info({ vm: vm.id, action, actor: actor.user.name, state: vm.state, host: vm.host }, action);
+  ctx.log.info({ reqId: actor.requestId, vm: vm.id, action, actor: actor.user.name, state: vm.state, host: vm.host }, `${action} ${vm.name}`);
   return viewFor(actor.user, vm);
 }
 

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { Invalid } from "../../../core/errors.js";
 import type { VmSpec } from "../../../core/protocol.js";
 import { buildQemuArgs, qemuOptValue, type QemuArgsInput } from "./args.js";
+import { sampleSpec } from "../../../../test/support/fixtures.js";
 import { vmPaths } from "./files.js";
 
 const ID = "7f3c0a1e-1111-4222-8333-944445555666";
@@ -11,20 +12,13 @@ const ID = "7f3c0a1e-1111-4222-8333-944445555666";
 function inputWith(overrides: Partial<QemuArgsInput> = {}, spec: Partial<VmSpec> = {}): QemuArgsInput {
   return {
     paths: vmPaths("/var/lib/vgrid", ID),
-    spec: {
+    spec: sampleSpec({
       id: ID,
-      machineName: "vgrid-7f3c0a1e-111",
-      hostname: "vm-003",
-      extra: "",
-      mac: "52:54:00:12:34:56",
-      owner: "alice",
       memoryMiB: 512,
       cpus: 2,
-      sshKeys: [],
       image: { tag: "tiny", disk: "tiny.qcow2", kernel: "tiny.vmlinuz", initrd: "tiny.initrd", cmdline: "" },
-      desired: "running",
       ...spec,
-    },
+    }),
     accel: "tcg",
     sshBind: "127.0.0.1",
     sshPort: 40022,
