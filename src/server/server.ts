@@ -13,7 +13,7 @@ import { PeriodicJobs } from "./jobs/periodic.js";
 import { lockPidFile } from "./pid-lock.js";
 import { syncCatalog } from "./store/catalog.js";
 import { createMetrics } from "./metrics.js";
-import { openStore, type Db } from "./store/db.js";
+import { openStore, requireSqliteDirectory, type Db } from "./store/db.js";
 import { findVm } from "./store/vms.js";
 import { PostgresBus } from "./events/bus.js";
 
@@ -88,6 +88,7 @@ export async function startServer(
   try {
     if (config.database.kind === "sqlite") {
       const file = config.database.file;
+      requireSqliteDirectory(file);
       cleanups.push(
         await lockPidFile(
           `${file}.server-lock`,

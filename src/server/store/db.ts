@@ -69,11 +69,16 @@ export function redactedUrl(url: string): string {
   }
 }
 
-export async function openSqliteStore(file: string, options: StoreOptions = {}): Promise<Db> {
+/** Refuses a SQLite file whose directory does not exist, naming it and the fix. */
+export function requireSqliteDirectory(file: string): void {
   const dir = dirname(file);
   if (!existsSync(dir)) {
     throw new StoreError(`the directory ${dir} of the database file ${file} does not exist: create it (mkdir -p ${dir}) or set [database] file in server.toml`);
   }
+}
+
+export async function openSqliteStore(file: string, options: StoreOptions = {}): Promise<Db> {
+  requireSqliteDirectory(file);
   let sqlite: SQLite.Database;
   try {
     sqlite = new SQLite(file);
