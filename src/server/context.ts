@@ -7,9 +7,12 @@ import type { Bus } from "./events/bus.js";
 import type { Hub } from "./events/hub.js";
 import type { Metrics } from "./metrics.js";
 import type { Db } from "./store/db.js";
+import type { GroupCommit } from "./store/group-commit.js";
 
 export interface ServerContext {
   db: Db;
+  /** How changes are written: one transaction each, grouped into shared commits on SQLite. */
+  writes: GroupCommit;
   config: ServerConfig;
   hub: Hub;
   now: () => Date;

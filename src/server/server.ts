@@ -14,6 +14,7 @@ import { lockPidFile } from "./pid-lock.js";
 import { syncCatalog } from "./store/catalog.js";
 import { createMetrics } from "./metrics.js";
 import { openStore, requireSqliteDirectory, type Db } from "./store/db.js";
+import { GroupCommit } from "./store/group-commit.js";
 import { findVm } from "./store/vms.js";
 import { PostgresBus } from "./events/bus.js";
 
@@ -50,7 +51,17 @@ export async function openServerContext(config: ServerConfig, opts: ContextOptio
   const log = opts.log ?? pino({ level: "silent" });
   const hub = new Hub();
   const replica = randomUUID();
-  const ctx: ServerContext = { db, config, hub, now, replica, log, metrics, ...(opts.localHost ? { localHost: opts.localHost } : {}) };
+  const ctx: ServerContext = {
+    db,
+    writes: new GroupCommit(db),
+    config,
+    hub,
+    now,
+    replica,
+    log,
+    metrics,
+    ...(opts.localHost ? { localHost: opts.localHost } : {}),
+  };
   if (config.database.kind === "postgres") {
     try {
       ctx.bus = await PostgresBus.start(config.database.url, replica, { onMessage: (m) => hub.receive(m), onReconnect: () => hub.wakeAll() }, log);

@@ -58,8 +58,8 @@ test("a sim node's VMs run, answer after simBootSeconds, and terminate, with no 
   await eventually("the server's log of the VM running", 10_000, async () =>
     lines(server!.output).some((l) => l.reqId === "trace-0123456789" && /running/.test(l.msg)) ? true : undefined,
   );
-  const onServer = lines(server!.output).filter((l) => l.reqId === "trace-0123456789").map((l) => l.msg);
+  const onServer = lines(server.output).filter((l) => l.reqId === "trace-0123456789").map((l) => l.msg);
   assert.ok(onServer.some((m) => m.startsWith("vm.deploy")), `the server logged the deploy: ${onServer.join(" | ")}`);
-  const onNode = lines(node!.output).filter((l) => l.reqId === "trace-0123456789").map((l) => l.msg);
+  const onNode = lines(node.output).filter((l) => l.reqId === "trace-0123456789").map((l) => l.msg);
   assert.ok(onNode.includes("VM running"), `the node logged the VM with the deploy's id: ${onNode.join(" | ")}`);
 });

@@ -19,6 +19,11 @@ export async function syncCatalog(db: Db, config: ServerConfig, now: string): Pr
     await syncImages(tx, config, now);
     await setConfigAdmins(tx, config.admins, now);
   });
+  // Fresh statistics of the tables placement reads: without them SQLite's planner takes the unique
+  // vm_id index for "vm_id is null" and sorts every free name, where the partial index of free names
+  // gives the first in one step (and PostgreSQL's may not have analysed a pool written just now).
+  await sql`analyze hostnames`.execute(db);
+  await sql`analyze hosts`.execute(db);
 }
 
 async function syncHosts(tx: DbOrTx, config: ServerConfig, now: string): Promise<void> {

@@ -4,10 +4,20 @@
 import SQLite from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type KyselyConfig, type LogEvent, type Transaction } from "kysely";
+import {
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  sql,
+  type KyselyConfig,
+  type LogEvent,
+  type SqliteDatabase,
+  type Transaction,
+} from "kysely";
 import pg from "pg";
 import { Migrator } from "kysely/migration";
 import { migrationProvider } from "./migrations.js";
+import { FairSqliteDialect } from "./sqlite-dialect.js";
 import type { Database } from "./schema.js";
 
 export type Db = Kysely<Database>;
@@ -90,9 +100,29 @@ export async function openSqliteStore(file: string, options: StoreOptions = {}):
   sqlite.pragma("foreign_keys = ON");
   // Another process (`vgrid token create` while the server runs) may hold the write lock briefly.
   sqlite.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log: logConfig(options) });
+  const db = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(sqlite) }), log: logConfig(options) });
   await migrateToLatest(db);
   return db;
+}
+
+/** Prepared statements kept per SQL text: Kysely's SQLite driver prepares every query anew, which is
+ * most of a simple query's time. Bounded, since `in (?, ?, ...)` lists make texts of many lengths. */
+const STATEMENT_CACHE_SIZE = 500;
+
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (statement === undefined) {
+        statement = sqlite.prepare(text);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 /** Whether the store answers at all (readiness). */

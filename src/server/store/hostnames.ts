@@ -12,28 +12,29 @@ export interface TakenHostname {
 }
 
 /**
- * Takes a free name of the pool for `vmId`, or undefined when none is free. The update is guarded by
- * `vm_id is null` and its row count checked, so that two transactions that read the same free name
- * (PostgreSQL under READ COMMITTED) can never both take it: the loser tries the next one.
+ * Takes the first free name of the pool for `vmId`, or undefined when none is free. One statement,
+ * guarded by `vm_id is null`, so that two transactions that pick the same free name (PostgreSQL under
+ * READ COMMITTED) can never both take it: the loser takes none, and tries again.
  */
 export async function takeFreeHostname(db: DbOrTx, vmId: string): Promise<TakenHostname | undefined> {
+  const firstFree = () =>
+    db
+      .selectFrom("hostnames as free")
+      .select("free.name")
+      .where("free.vm_id", "is", null)
+      .where("free.removed_at", "is", null)
+      .orderBy("free.name")
+      .limit(1);
   for (;;) {
-    const free = await db
-      .selectFrom("hostnames")
-      .select(["name", "mac", "extra"])
-      .where("vm_id", "is", null)
-      .where("removed_at", "is", null)
-      .orderBy("name")
-      .limit(1)
-      .executeTakeFirst();
-    if (!free) return undefined;
     const taken = await db
       .updateTable("hostnames")
       .set({ vm_id: vmId })
-      .where("name", "=", free.name)
+      .where("name", "=", firstFree())
       .where("vm_id", "is", null)
+      .returning(["name", "mac", "extra"])
       .executeTakeFirst();
-    if (taken.numUpdatedRows === 1n) return free;
+    if (taken) return taken;
+    if ((await firstFree().executeTakeFirst()) === undefined) return undefined;
   }
 }
 

@@ -66,32 +66,29 @@ export async function listHosts(db: DbOrTx, options: LoadOptions, page: Page): P
 }
 
 /**
- * Takes a slot for a VM of `size` on the least loaded online host with room, and returns its name, or
- * undefined when no host has room. The candidate is read from the placement index; the update that
- * takes the slot repeats every condition, so that two transactions that read the same host (replicas
- * on PostgreSQL) can never both take its last slot: the second waits for the first's row lock, finds
- * the host full, and tries the next one.
+ * Takes a slot for a VM of `size` on the least loaded online host with room, tells its node that what
+ * should run there changed (its desired version), and returns the host's name; undefined when no host
+ * has room. One statement: the update takes the candidate the placement index gives first, and repeats
+ * every condition, so that two transactions on the same host (replicas on PostgreSQL) can never both
+ * take its last slot: the second waits for the first's row lock, finds the host full, and tries again.
  */
 export async function takeSlot(db: DbOrTx, size: VmSize, options: LoadOptions): Promise<string | undefined> {
   const since = onlineSince(options);
   const { memory, cpus } = options.overcommit;
-  const tried: string[] = [];
-  for (;;) {
-    let candidate = db
-      .selectFrom("hosts")
-      .select("name")
-      .where("online", "=", 1)
-      .where("removed_at", "is", null)
-      .where("last_seen_at", ">=", since)
-      .where(sql<boolean>`vm_count < max_vms`)
-      .where(fits(size, memory, cpus))
-      .orderBy("online")
-      .orderBy("load")
-      .orderBy("name")
+  const candidates = () =>
+    db
+      .selectFrom("hosts as candidate")
+      .select("candidate.name")
+      .where("candidate.online", "=", 1)
+      .where("candidate.removed_at", "is", null)
+      .where("candidate.last_seen_at", ">=", since)
+      .where(sql<boolean>`candidate.vm_count < candidate.max_vms`)
+      .where(fits(size, memory, cpus, "candidate"))
+      .orderBy("candidate.online")
+      .orderBy("candidate.load")
+      .orderBy("candidate.name")
       .limit(1);
-    if (tried.length > 0) candidate = candidate.where("name", "not in", tried);
-    const host = await candidate.executeTakeFirst();
-    if (!host) return undefined;
+  for (;;) {
     const taken = await db
       .updateTable("hosts")
       .set({
@@ -99,13 +96,16 @@ export async function takeSlot(db: DbOrTx, size: VmSize, options: LoadOptions): 
         used_memory_mib: sql`used_memory_mib + ${size.memoryMiB}`,
         used_cpus: sql`used_cpus + ${size.cpus}`,
         load: sql`case when max_vms > 0 then (vm_count + 1) * 1.0 / max_vms else 1 end`,
+        desired_version: sql`desired_version + 1`,
       })
-      .where("name", "=", host.name)
+      .where("name", "=", candidates())
       .where(sql<boolean>`vm_count < max_vms`)
-      .where(fits(size, memory, cpus))
+      .where(fits(size, memory, cpus, "hosts"))
+      .returning("name")
       .executeTakeFirst();
-    if (taken.numUpdatedRows === 1n) return host.name;
-    tried.push(host.name);
+    if (taken) return taken.name;
+    // None taken: no host had room, or (PostgreSQL) another transaction took the last slot first.
+    if ((await candidates().executeTakeFirst()) === undefined) return undefined;
   }
 }
 
@@ -113,8 +113,9 @@ export async function takeSlot(db: DbOrTx, size: VmSize, options: LoadOptions): 
  * Whether the host's memory and cpus, overcommitted, take `size` too (placement.ts's hasCapacity, in
  * SQL). The ratios are cast: PostgreSQL would read a bare parameter beside an integer as an integer.
  */
-function fits(size: VmSize, memory: number, cpus: number) {
-  return sql<boolean>`used_memory_mib + ${size.memoryMiB} <= memory_mib * cast(${memory} as double precision) and used_cpus + ${size.cpus} <= cpus * cast(${cpus} as double precision)`;
+function fits(size: VmSize, memory: number, cpus: number, table: "hosts" | "candidate") {
+  const t = sql.raw(table);
+  return sql<boolean>`${t}.used_memory_mib + ${size.memoryMiB} <= ${t}.memory_mib * cast(${memory} as double precision) and ${t}.used_cpus + ${size.cpus} <= ${t}.cpus * cast(${cpus} as double precision)`;
 }
 
 /** Gives a terminated VM's slot back to its host. */

@@ -142,8 +142,19 @@ const migrations: Record<string, Migration> = {
         .set({ load: sql`case when max_vms > 0 then vm_count * 1.0 / max_vms else 1 end` })
         .execute();
       await db.schema.createIndex("hosts_placement").on("hosts").columns(["online", "load", "name"]).execute();
+      // The free names of the pool, in the order they are handed out: the first is one index row away,
+      // however many of a hundred thousand are taken.
+      await db.schema
+        .createIndex("hostnames_free")
+        .on("hostnames")
+        .column("name")
+        .where(sql.ref("vm_id"), "is", null)
+        .where(sql.ref("removed_at"), "is", null)
+        .execute();
       await db.schema.createIndex("vms_created").on("vms").columns(["created_at", "id"]).execute();
+      // A user's VMs in pages, and their count for a quota: (owner, state) is no longer needed for it.
       await db.schema.createIndex("vms_owner_created").on("vms").columns(["owner", "created_at", "id"]).execute();
+      await db.schema.dropIndex("vms_owner_state").execute();
       // The id of the request that deployed a VM: it follows the VM into its node's log and back.
       await db.schema.alterTable("vms").addColumn("request_id", "text").execute();
       // Periodic work runs on one replica at a time: the one whose lease row is current.

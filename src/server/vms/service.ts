@@ -7,6 +7,7 @@ import type { DeployRequest, Vm, VmListQuery } from "../../core/api.js";
 import { Conflict, Invalid, NotFound, Unavailable, VgridError } from "../../core/errors.js";
 import { isVmId } from "../../core/names.js";
 import { parseSshPublicKeys } from "../../core/ssh-keys.js";
+import type { ImageEntry } from "../../core/image.js";
 import { canExtend, canMove, HOLDING_STATES, isFinal } from "../../core/vm-state.js";
 import type { ServerContext } from "../context.js";
 import { couldEverFit, type HostLoad } from "../scheduler/placement.js";
@@ -17,7 +18,8 @@ import { anyHostOnline, bumpDesiredVersion, takeSlot } from "../store/hosts.js";
 import { deployableImages, findDeployableImage } from "../store/images.js";
 import { lockUser, type User } from "../store/users.js";
 import { answerPage, pageOf } from "../pages.js";
-import { countHoldingVms, findVm, insertVm, listVms, moveVm, setExpiry, vmPageKey } from "../store/vms.js";
+import type { NewVm, VmRow } from "../store/schema.js";
+import { countHoldingVms, findVm, insertVm, listVms, moveVm, setExpiry, toVm, vmPageKey } from "../store/vms.js";
 
 /** Who asks, from where (for the audit log), and in which request (for the logs). */
 export interface Actor {
@@ -68,7 +70,8 @@ const PLACEMENT_FAILURES = new Set<string>(["no-capacity", "pool-exhausted", "qu
 
 async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequest): Promise<Vm> {
   const { user } = actor;
-  const image = await findDeployableImage(ctx.db, request.image, user.name);
+  // The catalog's own images are server.toml's (the config is the truth): no query for them.
+  const image = catalogImage(ctx, request.image) ?? (await findDeployableImage(ctx.db, request.image, user.name));
   if (!image) {
     const known = (await deployableImages(ctx.db, user.name)).map((i) => i.tag);
     throw new Invalid("image", `image '${request.image}' is not in the catalog; known images: ${known.join(", ") || "none"}`);
@@ -100,7 +103,7 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
   const id = randomUUID();
 
   // The pool is server.toml's: whether a size could ever fit is known without the store.
-  if (!couldEverFit(poolCapacity(ctx), size)) {
+  if (!couldEverFit(catalogOf(ctx).pool, size)) {
     throw new Invalid("memoryMiB", `no host of the pool could ever fit ${memoryMiB} MiB and ${cpus} cpus`);
   }
 
@@ -120,7 +123,7 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       throw new Conflict("pool-exhausted", "every hostname of the pool is in use; try again once a VM is terminated");
     }
     const at = now.toISOString();
-    await insertVm(tx, {
+    const row: NewVm & VmRow = {
       id,
       name: hostname.name,
       owner: user.name,
@@ -142,9 +145,10 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       ssh_keys: JSON.stringify(sshKeys),
       updated_at: at,
       request_id: actor.requestId ?? null,
-    });
-    await bumpDesiredVersion(tx, host);
-    return { vmId: id, host };
+    };
+    await insertVm(tx, row);
+    // takeSlot told the host's node already (its desired version); a pending VM has no ssh yet.
+    return { vmId: id, host, vm: toVm(row, null) };
   });
 }
 
@@ -185,16 +189,16 @@ async function change(
   ctx: ServerContext,
   actor: Actor,
   action: string,
-  work: (tx: DbOrTx, now: Date) => Promise<{ vmId: string; host?: string }>,
+  work: (tx: DbOrTx, now: Date) => Promise<{ vmId: string; host?: string; vm?: Vm }>,
 ): Promise<Vm> {
   const now = ctx.now();
-  const done = await ctx.db.transaction().execute(async (tx) => {
+  const done = await ctx.writes.run(async (tx) => {
     const result = await work(tx, now);
     await insertAudit(tx, { at: now, actor: actor.user.name, action, target: result.vmId, address: actor.address });
     return result;
   });
   if (done.host !== undefined) ctx.hub.notifyHost(done.host);
-  const vm = await findVm(ctx.db, done.vmId);
+  const vm = done.vm ?? (await findVm(ctx.db, done.vmId));
   if (!vm) throw new Error(`VM ${done.vmId} vanished right after ${action} committed`);
   ctx.hub.publishVm(vm);
   ctx.log.info({ reqId: actor.requestId, vm: vm.id, action, actor: actor.user.name, state: vm.state, host: vm.host }, `${action} ${vm.name}`);
@@ -216,19 +220,40 @@ async function checkQuota(tx: DbOrTx, ctx: ServerContext, user: User): Promise<v
   }
 }
 
-/** The pool's hosts as placement's rules see an empty one of each: what could ever fit. */
-function poolCapacity(ctx: ServerContext): HostLoad[] {
-  const { overcommit } = ctx.config;
-  return ctx.config.hosts.map((h) => ({
-    name: h.name,
-    online: true,
-    maxVms: h.maxVms,
-    vms: 0,
-    memoryMiB: Math.floor(h.memoryMiB * overcommit.memory),
-    usedMemoryMiB: 0,
-    cpus: Math.floor(h.cpus * overcommit.cpus),
-    usedCpus: 0,
-  }));
+/** What the deploy path reads of server.toml, worked out once per (frozen) config, not per request. */
+interface Catalog {
+  images: Map<string, ImageEntry>;
+  /** The pool's hosts as placement's rules see an empty one of each: what could ever fit. */
+  pool: HostLoad[];
+}
+
+const catalogs = new WeakMap<ServerContext["config"], Catalog>();
+
+function catalogOf(ctx: ServerContext): Catalog {
+  let catalog = catalogs.get(ctx.config);
+  if (!catalog) {
+    const { overcommit } = ctx.config;
+    catalog = {
+      images: new Map(ctx.config.images.map((i) => [i.tag, i])),
+      pool: ctx.config.hosts.map((h) => ({
+        name: h.name,
+        online: true,
+        maxVms: h.maxVms,
+        vms: 0,
+        memoryMiB: Math.floor(h.memoryMiB * overcommit.memory),
+        usedMemoryMiB: 0,
+        cpus: Math.floor(h.cpus * overcommit.cpus),
+        usedCpus: 0,
+      })),
+    };
+    catalogs.set(ctx.config, catalog);
+  }
+  return catalog;
+}
+
+/** An image of server.toml's catalog by tag, from memory. */
+function catalogImage(ctx: ServerContext, tag: string): ImageEntry | undefined {
+  return catalogOf(ctx).images.get(tag);
 }
 
 export function loadOptions(ctx: ServerContext, now: Date) {
