@@ -166,6 +166,27 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "2026-12-01T02-due-and-taken-names": {
+    // The policy pass asks which live VMs expire (or must be warned) before a time: the first of them
+    // is one index row away, however many VMs there are; terminated ones are not in the index at all.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createIndex("vms_due")
+        .on("vms")
+        .columns(["expires_at", "id"])
+        .where(sql.ref("state"), "!=", "terminated")
+        .execute();
+      // The name a VM holds, read on every node sync. The unique index on vm_id does not do: SQLite's
+      // statistics count its nulls (every free name) as one value, so its planner believed a lookup
+      // there returned the whole pool and scanned the pool for each VM of the sync instead.
+      await db.schema
+        .createIndex("hostnames_vm")
+        .on("hostnames")
+        .column("vm_id")
+        .where(sql.ref("vm_id"), "is not", null)
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

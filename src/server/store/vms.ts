@@ -200,6 +200,24 @@ export async function placedVms(db: DbOrTx, host: string) {
     .execute();
 }
 
+/**
+ * The live VMs whose expiry is at or before `before`, soonest first, at most `limit`: what the policy
+ * pass terminates (with `before` = now) or warns about (with `before` = now + the warning's lead).
+ * Read from the partial index vms_due, so it costs the VMs it returns, not the VMs there are.
+ */
+export async function vmsDue(db: DbOrTx, before: Date, limit: number): Promise<Array<{ id: string; owner: string; expiresAt: string }>> {
+  const rows = await db
+    .selectFrom("vms")
+    .select(["id", "owner", "expires_at"])
+    .where("state", "!=", "terminated")
+    .where("expires_at", "<=", before.toISOString())
+    .orderBy("expires_at")
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ id: r.id, owner: r.owner, expiresAt: r.expires_at! }));
+}
+
 /** VM counts by state and image, for the metrics. */
 export async function countVmsByStateAndImage(db: DbOrTx): Promise<Array<{ state: string; image: string; count: number }>> {
   const rows = await db
