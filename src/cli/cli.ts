@@ -18,6 +18,8 @@ interface Command {
   load: () => Promise<CommandModule>;
 }
 
+const NODE_AGENT_BUNDLE = new URL("../../node-agent.mjs", import.meta.url).href;
+
 /** Two-word commands are keyed by both words; their module receives what follows the second. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   up: {
@@ -33,7 +35,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   node: {
     usage: "vgrid node --config node.toml",
     summary: "run the agent alone, on a hypervisor",
-    load: () => import("./commands/node.js"),
+    // The bundle `make build` makes of ./commands/node.js (see the Makefile: it saves 30 MB of memory).
+    load: () => import(NODE_AGENT_BUNDLE) as Promise<CommandModule>,
   },
   "token create": {
     usage: "vgrid token create --user NAME [--admin] [--data DIR | --config FILE]",

@@ -1,7 +1,6 @@
 // Small file helpers for a VM's directory. Files appear whole or not at all: made under a temporary
 // name, then renamed (atomic on POSIX), so a crash never leaves half a spec, overlay or seed behind.
 
-import { randomBytes } from "node:crypto";
 import { access, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -11,7 +10,8 @@ const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]{8}$/;
 
 /** A temporary name beside `file`, unique to this call. */
 export function tempNameFor(file: string): string {
-  return `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  // node:crypto is taken when called, not imported: an idle node agent never loads it (3 MB).
+  return `${file}.tmp-${process.pid}-${process.getBuiltinModule("node:crypto").randomBytes(4).toString("hex")}`;
 }
 
 /** Deletes the temporary files an agent that crashed mid-write left in `dir`. */
