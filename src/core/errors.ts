@@ -55,6 +55,12 @@ export const PROBLEMS = {
     title: "The server is shutting down",
     explanation: "The server is stopping; retry in a moment, on it or on another replica.",
   },
+  "store-unavailable": {
+    status: 503,
+    title: "The server cannot reach its database",
+    explanation:
+      "The server's database (PostgreSQL, or a SQLite file too busy to write) does not answer right now, so nothing was read or changed; retry in a moment. A deploy answered so may still have been made just before the database went away: list your VMs to see.",
+  },
   "no-node": {
     status: 503,
     title: "No node online",

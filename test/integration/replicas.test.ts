@@ -11,16 +11,15 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { pickFreePort } from "../../src/node/drivers/qemu/ports.js";
+import { allVms, checkPool, deployVm as deploy, hostSync as sync, mintToken as token, startReplica as startServer, type DeployAnswer } from "../support/pg-cluster.js";
 import { freshDatabase } from "../support/postgres.js";
-import { Hopeless, eventually } from "../support/processes.js";
-import { KEY } from "../support/server.js";
+import { eventually } from "../support/processes.js";
 import { VGRID, cleanUp, startVgrid, tempDir, type VgridProcess } from "../support/vgrid.js";
 
 const run = promisify(execFile);
-const HOSTS = 20;
-const SLOTS_PER_HOST = 50;
-const tokenOf = (i: number) => `replica-test-node-secret-${String(i).padStart(10, "0")}`;
-const hostOf = (i: number) => `h${String(i).padStart(2, "0")}`;
+const SHAPE = { hosts: 20, slotsPerHost: 50 };
+const HOSTS = SHAPE.hosts;
+const SLOTS_PER_HOST = SHAPE.slotsPerHost;
 
 let dir: string;
 let database: { url: string; drop(): Promise<void> };
@@ -38,92 +37,10 @@ after(async () => {
 });
 
 /** A replica: its own server.toml (its own port), the shared PostgreSQL database and pool of 20 hosts. */
-async function startReplica(name: string): Promise<{ url: string; proc: VgridProcess; config: string }> {
-  const port = await pickFreePort("127.0.0.1");
-  const hosts = Array.from({ length: HOSTS }, (_, i) =>
-    [`[[hosts]]`, `name = "${hostOf(i)}"`, `maxVms = ${SLOTS_PER_HOST}`, "memoryMiB = 1048576", "cpus = 1024", `token = "${tokenOf(i)}"`].join("\n"),
-  );
-  const config = join(dir, `${name}.toml`);
-  await writeFile(
-    config,
-    [
-      'admins = ["admin"]',
-      "nodeOfflineAfterSeconds = 30",
-      "[listen]",
-      'host = "127.0.0.1"',
-      `port = ${port}`,
-      "[database]",
-      `url = "${database.url}"`,
-      "[hostnames]",
-      `count = ${HOSTS * SLOTS_PER_HOST + 200}`,
-      ...hosts,
-      "[[images]]",
-      'tag = "tiny"',
-      'name = "Tiny"',
-      'disk = "tiny.qcow2"',
-      "defaultMemoryMiB = 128",
-      "minMemoryMiB = 128",
-      "",
-    ].join("\n"),
-  );
-  const proc = startVgrid(["server", "--config", config], { VGRID_LOG: "info" });
-  servers.push(proc);
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(`replica ${name} to answer`, 60_000, async () => {
-    if (!proc.running) throw new Hopeless(`replica ${name} exited: ${proc.output}`);
-    return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined;
-  }, 100);
-  return { url, proc, config };
-}
-
-function sync(url: string, i: number, body: { version?: number; waitSeconds?: number } = {}) {
-  return fetch(`${url}/api/v1/nodes/sync`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${tokenOf(i)}`, "content-type": "application/json" },
-    body: JSON.stringify({ node: hostOf(i), version: body.version ?? 0, waitSeconds: body.waitSeconds ?? 0, sshHost: "127.0.0.1", facts: { memoryMiB: 1, cpus: 1 }, reports: [] }),
-  });
-}
-
-async function token(config: string, user: string, admin = false): Promise<string> {
-  const { stdout } = await run(VGRID, ["token", "create", "--user", user, ...(admin ? ["--admin"] : []), "--config", config]);
-  return stdout.trim().split("\n").at(-1)!;
-}
-
-async function deploy(url: string, bearer: string): Promise<{ status: number; type?: string; name?: string; host?: string; id?: string }> {
-  try {
-    const res = await fetch(`${url}/api/v1/vms`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
-      body: JSON.stringify({ image: "tiny", sshKeys: [KEY] }),
-    });
-    const body = (await res.json()) as { type?: string; name?: string; host?: string; id?: string };
-    return { status: res.status, ...body };
-  } catch {
-    return { status: 0 }; // the replica answering it was killed
-  }
-}
-
-/** Every VM of the store, following `next`, as an admin lists them. */
-async function allVms(url: string, admin: string): Promise<Array<{ id: string; name: string; host: string }>> {
-  let vms: Array<{ id: string; name: string; host: string }> = [];
-  let cursor: string | undefined;
-  do {
-    const res = await fetch(`${url}/api/v1/vms?all=true&limit=5000${cursor ? `&cursor=${cursor}` : ""}`, { headers: { authorization: `Bearer ${admin}` } });
-    const page = (await res.json()) as { items: Array<{ id: string; name: string; host: string }>; next?: string };
-    vms = vms.concat(page.items);
-    cursor = page.next;
-  } while (cursor !== undefined);
-  return vms;
-}
-
-/** No hostname twice, no host over its limit, and each host's use what its VMs hold. */
-async function checkPool(url: string, admin: string, vms: Array<{ name: string; host: string }>): Promise<void> {
-  assert.equal(new Set(vms.map((v) => v.name)).size, vms.length, "no hostname twice");
-  const perHost = new Map<string, number>();
-  for (const v of vms) perHost.set(v.host, (perHost.get(v.host) ?? 0) + 1);
-  assert.ok([...perHost.values()].every((n) => n <= SLOTS_PER_HOST), `no host over its limit: ${JSON.stringify([...perHost])}`);
-  const hosts = (await (await fetch(`${url}/api/v1/hosts`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { items: Array<{ name: string; vms: number }> };
-  for (const h of hosts.items) assert.equal(h.vms, perHost.get(h.name) ?? 0, `${h.name}'s use is what its VMs hold`);
+async function startReplica(name: string) {
+  const replica = await startServer(dir, name, database.url, SHAPE);
+  servers.push(replica.proc);
+  return replica;
 }
 
 /** Two replicas on a fresh database, their 20 hosts online, an admin and six users. */
@@ -145,7 +62,7 @@ test("3,000 racing deploys over two replicas for 1,000 slots: exactly 1,000, the
   const stream = await fetch(`${a.url}/api/v1/events`, { headers: { authorization: `Bearer ${admin}` } });
   const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
   await reader.read(); // subscribed
-  const made: Array<Awaited<ReturnType<typeof deploy>>> = [];
+  const made: DeployAnswer[] = [];
   // Deploy on B until one lands on h00 (placement spreads them over the least loaded hosts).
   while (!made.some((m) => m.host === "h00")) {
     const m = await deploy(b.url, users[0]!);
@@ -165,7 +82,7 @@ test("3,000 racing deploys over two replicas for 1,000 slots: exactly 1,000, the
   assert.ok(answers.filter((r) => r.status !== 201).every((r) => r.status === 409 && r.type === "/problems/no-capacity"), "the rest: no-capacity");
   const vms = await allVms(b.url, admin);
   assert.equal(vms.length, HOSTS * SLOTS_PER_HOST);
-  await checkPool(b.url, admin, vms);
+  await checkPool(b.url, admin, vms, SHAPE);
 
   // The periodic work runs on exactly one of them.
   await eventually("a replica to take the periodic work", 30_000, async () => (/this replica runs the periodic work/.test(a.proc.output + b.proc.output) ? true : undefined), 200);
@@ -180,7 +97,7 @@ test("one replica killed mid-race: the other serves on, takes over the periodic 
   await eventually("a replica to take the periodic work", 30_000, async () => (/this replica runs the periodic work/.test(a.proc.output + b.proc.output) ? true : undefined), 200);
   const [holder, other] = a.proc.output.includes("this replica runs the periodic work") ? [a, b] : [b, a];
 
-  const results: Array<Promise<Awaited<ReturnType<typeof deploy>>>> = [];
+  const results: Array<Promise<DeployAnswer>> = [];
   for (let i = 0; i < 3000; i++) {
     results.push(deploy(i % 2 ? other.url : holder.url, users[i % users.length]!));
     if (i === 1500) await holder.proc.stop("SIGKILL");
@@ -194,7 +111,7 @@ test("one replica killed mid-race: the other serves on, takes over the periodic 
   const ids = new Set(vms.map((v) => v.id));
   for (const r of answers.filter((x) => x.status === 201)) assert.ok(ids.has(r.id!), `acknowledged VM ${r.id} is in the store`);
   assert.equal(vms.length, HOSTS * SLOTS_PER_HOST, "the pool is full, none twice");
-  await checkPool(other.url, admin, vms);
+  await checkPool(other.url, admin, vms, SHAPE);
 
   // The killed replica's lease lapses; the survivor takes the periodic work over.
   await eventually("the survivor to take the periodic work", 90_000, async () => (other.proc.output.includes("this replica runs the periodic work") ? true : undefined), 500);

@@ -18,6 +18,10 @@ export interface Postgres {
   /** `postgres://vgrid@127.0.0.1:PORT/postgres`: the cluster's maintenance database. */
   url: string;
   stop(): Promise<void>;
+  /** Stops the server as an operator would (`pg_ctl stop -m fast`: sessions are cut), keeping its data. */
+  halt(): Promise<void>;
+  /** Starts the halted server again, on the same port and data. */
+  resume(): Promise<void>;
 }
 
 /** Debian's PostgreSQL server programs (package postgresql), the newest version installed. */
@@ -61,9 +65,16 @@ export async function startPostgres(): Promise<Postgres> {
     const port = await freePort();
     // Durability off: a test cluster lives for one run; fsync would only make the suite slower.
     const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
-    const [ctlCmd, ctlArgs] = asPostgres(join(bin, "pg_ctl"), ["-D", data, "-l", join(dir, "postgres.log"), "-o", options, "-w", "-t", "60", "start"]);
-    await run(ctlCmd, ctlArgs, { timeout: 90_000 });
-    return { url: `postgres://vgrid@127.0.0.1:${port}/postgres`, stop };
+    const start = async () => {
+      const [ctlCmd, ctlArgs] = asPostgres(join(bin, "pg_ctl"), ["-D", data, "-l", join(dir, "postgres.log"), "-o", options, "-w", "-t", "60", "start"]);
+      await run(ctlCmd, ctlArgs, { timeout: 90_000 });
+    };
+    await start();
+    const halt = async () => {
+      const [cmd, args] = asPostgres(join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
+      await run(cmd, args, { timeout: 60_000 });
+    };
+    return { url: `postgres://vgrid@127.0.0.1:${port}/postgres`, stop, halt, resume: start };
   } catch (err) {
     await stop();
     throw err;
@@ -75,7 +86,10 @@ let shared: Promise<Postgres> | undefined;
 /** The run's PostgreSQL: the one `make test` started, or one of this process's own, stopped at exit. */
 export function testPostgres(): Promise<Postgres> {
   const given = process.env.VGRID_TEST_POSTGRES_URL;
-  if (given) return Promise.resolve({ url: given, stop: async () => {} });
+  if (given) {
+    const notOurs = () => Promise.reject(new Error("the run's shared PostgreSQL is not this process's to halt: startPostgres() a cluster of the test's own"));
+    return Promise.resolve({ url: given, stop: async () => {}, halt: notOurs, resume: notOurs });
+  }
   if (!shared) {
     shared = startPostgres();
     void shared.then((p) => {

@@ -66,7 +66,8 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
   });
   app.setErrorHandler((error, request, reply) => {
     const p = toProblem(error as Error, request);
-    if (p.status >= 500) request.log.error({ err: error }, "request failed");
+    if (p.type === "/problems/store-unavailable") request.log.warn({ err: String(error) }, "request failed: the store is unavailable");
+    else if (p.status >= 500) request.log.error({ err: error }, "request failed");
     return sendProblem(reply, p);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import type { Problem } from "../../core/api.js";
 import { Invalid, PROBLEMS, VgridError, type ProblemSlug } from "../../core/errors.js";
+import { isStoreUnavailable } from "../store/db.js";
 
 export function problem(slug: ProblemSlug, detail: string, field?: string): Problem {
   const kind = PROBLEMS[slug];
@@ -38,6 +39,7 @@ export function toProblem(error: FastifyError | Error, request: FastifyRequest):
     const slug = (Object.keys(PROBLEMS) as ProblemSlug[]).find((s) => PROBLEMS[s].status === fe.statusCode) ?? "invalid";
     return problem(slug, fe.message);
   }
+  if (isStoreUnavailable(error)) return problem("store-unavailable", "the server cannot reach its database right now; retry in a moment");
   return problem("internal", `the server failed; quote request id ${request.id} to its operator`);
 }
 

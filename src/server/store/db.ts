@@ -57,6 +57,9 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
   const pool = new pg.Pool({ connectionString: url, max: POSTGRES_POOL_SIZE, connectionTimeoutMillis: 10_000 });
   // An idle connection the server closed (a restart) must not crash the process: the pool drops it.
   pool.on("error", () => undefined);
+  // Nor one that breaks while a transaction holds it between statements: its next query fails, the
+  // request gets a 503 and the pool drops the connection when it is given back.
+  pool.on("connect", (client) => client.on("error", () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: logConfig(options) });
   try {
     await sql`select 1`.execute(db);
@@ -66,6 +69,21 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
   }
   await migrateToLatest(db);
   return db;
+}
+
+/** Error codes that say the database is not there (or too busy to write), not that a query is wrong:
+ * the network's, PostgreSQL's "shutting down", "cannot connect now" and "too many connections", and
+ * SQLite's busy lock outlasting busy_timeout. PostgreSQL's class 08 (connection exception) too. */
+const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300"]);
+/** node-postgres's own words for a connection that broke or never came; these carry no code. */
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/** Whether `err` means the store cannot be reached right now: answered 503, and retried by whoever asked. */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || /^08/.test(code) || code.startsWith("SQLITE_BUSY"))) return true;
+  return UNAVAILABLE_MESSAGES.test(err.message);
 }
 
 /** The URL without its password, for messages. */
