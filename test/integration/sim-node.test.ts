@@ -43,6 +43,7 @@ test("a sim node's VMs run, answer after simBootSeconds, and terminate, with no 
     if (!node!.running) throw new Hopeless(node!.output);
     return node!.output.includes("connected to the server") ? true : undefined;
   }, 100);
+  assert.match(node.output, /with the sim driver: a simulated hypervisor that runs no VM/, "a sim node says what it is");
   const { stdout } = await run(VGRID, ["token", "create", "--user", "sam", "--config", join(dir, "server.toml")]);
   const api = new Api(`http://127.0.0.1:${port}`, stdout.trim().split("\n").at(-1)!);
   const vm = await api.waitReady((await api.deploy({ image: "tiny", sshKeys: [KEY] })).id, 30_000);

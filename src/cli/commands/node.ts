@@ -27,7 +27,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     simBootSeconds: c.simBootSeconds,
     log: (msg, fields) => log.info(fields ?? {}, msg),
   });
-  io.err(`vgrid node ${c.name} polling ${c.server}`);
+  const sim = c.driver === "sim" ? ", with the sim driver: a simulated hypervisor that runs no VM" : "";
+  io.err(`vgrid node ${c.name} polling ${c.server}${sim}`);
   // An agent restart must re-adopt running VMs, so by default stopping the agent leaves them running.
   await untilSignal();
   await node.shutdown(values["stop-vms"]);
