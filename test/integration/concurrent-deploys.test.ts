@@ -1,9 +1,10 @@
 // The scheduler's promise under load: 50 deploys at once for 5 free slots, over real HTTP, on SQLite
 // and on PostgreSQL. Exactly 5 get a VM, the 45 others a 409 no-capacity, and no hostname is given twice.
+// And a user's quota holds when her deploys race each other.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DIALECTS, KEY, startTestServer, type TestServer } from "../support/server.js";
+import { DIALECTS, KEY, NODE_TOKEN, startTestServer, type TestServer } from "../support/server.js";
 
 for (const dialect of DIALECTS) {
   describe(`on ${dialect}`, () => {
@@ -45,6 +46,31 @@ for (const dialect of DIALECTS) {
       const metrics = await server.app.inject({ method: "GET", url: "/metrics" });
       assert.match(metrics.body, /^vgrid_placement_failures_total\{reason="no-capacity"\} 45$/m, "the metrics count the refusals by reason");
       assert.match(metrics.body, /^vgrid_deploy_duration_seconds_count 5$/m, "and time the deploys that were made");
+    });
+
+    test("20 concurrent deploys of one user with a quota of 3: exactly 3 succeed, 17 get quota-exceeded", async (t) => {
+      const roomy = await startTestServer(
+        { quota: { maxVmsPerUser: 3 }, hosts: [{ name: "h1", maxVms: 50, memoryMiB: 65536, cpus: 64, token: NODE_TOKEN }], hostnames: { count: 60 } },
+        dialect,
+      );
+      t.after(() => roomy.close());
+      await roomy.bringNodeOnline();
+      const roomyUrl = await roomy.app.listen({ host: "127.0.0.1", port: 0 });
+      const token = await roomy.tokenFor("carol");
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const res = await fetch(`${roomyUrl}/api/v1/vms`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: JSON.stringify({ image: "tiny", sshKeys: [KEY] }),
+          });
+          return { status: res.status, type: ((await res.json()) as { type?: string }).type };
+        }),
+      );
+      assert.equal(answers.filter((a) => a.status === 201).length, 3);
+      assert.deepEqual(new Set(answers.filter((a) => a.status !== 201).map((a) => `${a.status} ${a.type}`)), new Set(["409 /problems/quota-exceeded"]));
+      const rows = await roomy.ctx.db.selectFrom("vms").select("id").where("owner", "=", "carol").execute();
+      assert.equal(rows.length, 3, "the store holds exactly her 3 VMs");
     });
   });
 }

@@ -3,7 +3,7 @@
 
 import type { Hostname } from "../../core/api.js";
 import type { Page } from "../pages.js";
-import type { DbOrTx } from "./db.js";
+import { isPostgres, type DbOrTx } from "./db.js";
 
 export interface TakenHostname {
   name: string;
@@ -25,14 +25,18 @@ export async function takeFreeHostname(db: DbOrTx, vmId: string): Promise<TakenH
       .where("free.removed_at", "is", null)
       .orderBy("free.name")
       .limit(1);
-  for (;;) {
-    const taken = await db
+  const take = (skipLocked: boolean) =>
+    db
       .updateTable("hostnames")
       .set({ vm_id: vmId })
-      .where("name", "=", firstFree())
+      .where("name", "=", skipLocked ? firstFree().forUpdate().skipLocked() : firstFree())
       .where("vm_id", "is", null)
       .returning(["name", "mac", "extra"])
       .executeTakeFirst();
+  // On PostgreSQL, concurrent deploys skip the free names others are taking (as takeSlot skips hosts).
+  const postgres = isPostgres(db);
+  for (;;) {
+    const taken = (postgres ? await take(true) : undefined) ?? (await take(false));
     if (taken) return taken;
     if ((await firstFree().executeTakeFirst()) === undefined) return undefined;
   }

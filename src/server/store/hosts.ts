@@ -8,7 +8,7 @@ import type { Host } from "../../core/api.js";
 import type { NodeFacts } from "../../core/protocol.js";
 import type { HostLoad, VmSize } from "../scheduler/placement.js";
 import type { Page } from "../pages.js";
-import type { DbOrTx } from "./db.js";
+import { isPostgres, type DbOrTx } from "./db.js";
 
 export interface LoadOptions {
   now: Date;
@@ -88,8 +88,8 @@ export async function takeSlot(db: DbOrTx, size: VmSize, options: LoadOptions): 
       .orderBy("candidate.load")
       .orderBy("candidate.name")
       .limit(1);
-  for (;;) {
-    const taken = await db
+  const take = (skipLocked: boolean) =>
+    db
       .updateTable("hosts")
       .set({
         vm_count: sql`vm_count + 1`,
@@ -98,11 +98,17 @@ export async function takeSlot(db: DbOrTx, size: VmSize, options: LoadOptions): 
         load: sql`case when max_vms > 0 then (vm_count + 1) * 1.0 / max_vms else 1 end`,
         desired_version: sql`desired_version + 1`,
       })
-      .where("name", "=", candidates())
+      .where("name", "=", skipLocked ? candidates().forUpdate().skipLocked() : candidates())
       .where(sql<boolean>`vm_count < max_vms`)
       .where(fits(size, memory, cpus, "hosts"))
       .returning("name")
       .executeTakeFirst();
+  // On PostgreSQL, concurrent deploys would all pick the same least loaded host and wait on its row
+  // one after the other; skipping the rows other deploys hold sends each to the next host instead.
+  // Only when every host with room is held does a deploy wait, for the one placement ranks first.
+  const postgres = isPostgres(db);
+  for (;;) {
+    const taken = (postgres ? await take(true) : undefined) ?? (await take(false));
     if (taken) return taken.name;
     // None taken: no host had room, or (PostgreSQL) another transaction took the last slot first.
     if ((await candidates().executeTakeFirst()) === undefined) return undefined;

@@ -108,7 +108,6 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
   }
 
   return change(ctx, actor, "vm.deploy", async (tx, now) => {
-    await lockUser(tx, user.name);
     await checkQuota(tx, ctx, user);
     const options = loadOptions(ctx, now);
     const host = await takeSlot(tx, size, options);
@@ -214,6 +213,8 @@ async function visibleVm(db: DbOrTx, user: User, id: string): Promise<Vm> {
 async function checkQuota(tx: DbOrTx, ctx: ServerContext, user: User): Promise<void> {
   const max = user.maxVms ?? ctx.config.quota.maxVmsPerUser;
   if (max === null) return;
+  // Two deploys of one user count one after the other (on PostgreSQL, where they could overlap).
+  await lockUser(tx, user.name);
   const count = await countHoldingVms(tx, user.name);
   if (count >= max) {
     throw new Conflict("quota-exceeded", `you have ${count} VMs, your quota is ${max}; terminate one first`);
