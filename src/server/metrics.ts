@@ -12,6 +12,7 @@ export interface Metrics {
   deployDuration: Histogram;
   placementFailures: Counter<"reason">;
   nodeSyncs: Counter;
+  nodeSyncsLimited: Counter;
   storeQueryDuration: Histogram;
 }
 
@@ -52,6 +53,11 @@ export function createMetrics(db: () => DbOrTx, onlineSince: () => string): Metr
       registers: [registry],
     }),
     nodeSyncs: new Counter({ name: "vgrid_node_syncs_total", help: "Node protocol syncs received", registers: [registry] }),
+    nodeSyncsLimited: new Counter({
+      name: "vgrid_node_syncs_limited_total",
+      help: "Node protocol syncs refused with a 429 for coming faster than a node ever syncs",
+      registers: [registry],
+    }),
     storeQueryDuration: new Histogram({
       name: "vgrid_store_query_duration_seconds",
       help: "Time of each store query",

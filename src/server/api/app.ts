@@ -1,5 +1,6 @@
 // Builds the server's HTTP app (routes, schemas, auth, errors) without listening: tests inject() into it.
 
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -73,6 +74,9 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
     sendProblem(reply, problem("not-found", `no route ${request.method} ${request.url.split("?")[0]}; the API is described at /api/docs`)),
   );
 
+  // Limits are set per route (`config.rateLimit`) and answered in onRequest, before the body is parsed
+  // or the store is touched; only the node protocol's sync has one (routes/nodes.ts).
+  await app.register(rateLimit, { global: false });
   await app.register(swagger, {
     openapi: {
       info: { title: "vgrid", version: vgridVersion(), description: "Self-service virtual machines on a cluster of hypervisors" },
