@@ -4,6 +4,7 @@ import http from "node:http";
 import https from "node:https";
 import { Value } from "typebox/value";
 import { SYNC_PATH, SyncResponseSchema, type SyncRequest, type SyncResponse } from "../core/protocol.js";
+import { RateLimited } from "./sync-loop.js";
 
 /**
  * Why not fetch: after a long-poll is aborted, fetch keeps a spare idle connection the server's
@@ -19,12 +20,14 @@ export class ServerLink {
 
   async sync(body: SyncRequest, waitSeconds: number, signal: AbortSignal): Promise<SyncResponse> {
     const url = new URL(SYNC_PATH, this.serverUrl);
-    const { status, json } = await postJson(url, body, {
+    const { status, retryAfter, json } = await postJson(url, body, {
       authorization: `Bearer ${this.token}`,
       agent: url.protocol === "https:" ? this.pool.https : this.pool.http,
       signal: AbortSignal.any([signal, AbortSignal.timeout((waitSeconds + 15) * 1000)]),
     });
-    if (status < 200 || status > 299) throw new Error(`server answered ${status}: ${(json as { detail?: string }).detail ?? ""}`);
+    const detail = `server answered ${status}: ${(json as { detail?: string }).detail ?? ""}`;
+    if (status === 429) throw new RateLimited(retryAfterMs(retryAfter, Date.now()), detail);
+    if (status < 200 || status > 299) throw new Error(detail);
     if (!Value.Check(SyncResponseSchema, json)) throw new Error("server answered with a malformed sync response");
     return json;
   }
@@ -35,12 +38,25 @@ export class ServerLink {
   }
 }
 
+/**
+ * A Retry-After header in milliseconds from `now`: delta-seconds or an HTTP date (RFC 9110, 10.2.3);
+ * undefined when there is none or it is neither.
+ */
+export function retryAfterMs(header: string | undefined, now: number): number | undefined {
+  if (header === undefined) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // An HTTP date names its day and month; Date.parse alone would take "1.5" or "2030" as dates too.
+  const at = /[a-z]/i.test(text) ? Date.parse(text) : NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 /** POSTs `body` as JSON and reads the JSON answer, on the given connection pool; rejects on abort. */
 function postJson(
   url: URL,
   body: unknown,
   opts: { authorization: string; agent: http.Agent; signal: AbortSignal },
-): Promise<{ status: number; json: unknown }> {
+): Promise<{ status: number; retryAfter: string | undefined; json: unknown }> {
   const payload = JSON.stringify(body);
   const request = url.protocol === "https:" ? https.request : http.request;
   return new Promise((resolve, reject) => {
@@ -63,7 +79,8 @@ function postJson(
         res.on("close", () => {
           if (!res.complete) return reject(new Error("the server closed the connection before its answer ended"));
           try {
-            resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown });
+            const json = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+            resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"], json });
           } catch {
             reject(new Error(`server answered ${res.statusCode} with a body that is not JSON`));
           }
