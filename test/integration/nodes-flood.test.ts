@@ -8,25 +8,13 @@ import type { Vm } from "../../src/core/api.js";
 import { NODE_SYNCS_PER_SECOND } from "../../src/server/api/routes/nodes.js";
 import { HttpClient, type HttpAnswer } from "../support/http.js";
 import { sleep } from "../support/processes.js";
-import { DIALECTS, KEY, NODE_TOKEN, startTestServer, type TestServer } from "../support/server.js";
+import { DIALECTS, KEY, NODE_TOKEN, startTestServer, syncBody, type TestServer } from "../support/server.js";
 import { Api } from "../support/vgrid.js";
 
 const OTHER_TOKEN = "second-node-token-for-tests-0123456789";
 const SYNC = "/api/v1/nodes/sync";
 /** At least this many syncs, on this many connections, for as long as the users' requests take. */
 const FLOOD = { requests: 3000, connections: 8 };
-
-function syncBody(node: string) {
-  return { node, version: 0, waitSeconds: 0, sshHost: "127.0.0.1", facts: { memoryMiB: 8192, cpus: 8 }, reports: [] };
-}
-
-/** The value of a metric series without labels. */
-async function metric(server: TestServer, name: string): Promise<number> {
-  const text = (await server.app.inject({ method: "GET", url: "/metrics" })).body;
-  const value = new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1];
-  assert.ok(value !== undefined, `${name} is among the metrics`);
-  return Number(value);
-}
 
 for (const dialect of DIALECTS) {
   describe(`on ${dialect}`, () => {
@@ -58,7 +46,7 @@ for (const dialect of DIALECTS) {
 
     test("a node flooding syncs gets 429s with Retry-After; users deploy and list, other nodes sync, and it syncs again after waiting", async () => {
       const alice = new Api(url, await server.tokenFor("alice"));
-      const syncsBefore = await metric(server, "vgrid_node_syncs_total");
+      const syncsBefore = await server.metric("vgrid_node_syncs_total");
 
       // h1's token floods from several connections; every fourth body is broken JSON, which the limit
       // answers before the body is read. The flood goes on until the users' requests below are done.
@@ -108,8 +96,8 @@ for (const dialect of DIALECTS) {
       assert.ok(refused.some((a) => a.broken), "a broken body over the limit is refused as the others, unread");
       // Only the syncs let through reached the store; each refusal is counted for the operator.
       const whole = served.filter((a) => !a.broken).length;
-      assert.equal(await metric(server, "vgrid_node_syncs_total"), syncsBefore + whole + 1, "the store heard only the syncs let through, and h2's");
-      assert.equal(await metric(server, "vgrid_node_syncs_limited_total"), refused.length);
+      assert.equal(await server.metric("vgrid_node_syncs_total"), syncsBefore + whole + 1, "the store heard only the syncs let through, and h2's");
+      assert.equal(await server.metric("vgrid_node_syncs_limited_total"), refused.length);
 
       // The flooding node waits as told, then syncs as usual, and hears of the VM when it is on its host.
       await sleep(Number(refused.at(-1)!.headers["retry-after"]) * 1000);
