@@ -50,6 +50,12 @@ export const PROBLEMS = {
     explanation: "A part of the path is longer than any id or name vgrid uses.",
   },
   "unsupported-media-type": { status: 415, title: "Unsupported media type", explanation: "Send the body as application/json." },
+  "rate-limited": {
+    status: 429,
+    title: "Too many requests",
+    explanation:
+      "More requests came with this credential than the server takes in a while; wait the seconds the Retry-After header says, then retry. A vgrid node does so on its own; one that is limited often is syncing in a loop or its token is used elsewhere.",
+  },
   "shutting-down": {
     status: 503,
     title: "The server is shutting down",

@@ -92,13 +92,19 @@ export const NodeFactsSchema = Type.Object(
 );
 export type NodeFacts = Static<typeof NodeFactsSchema>;
 
+/**
+ * The longest a node may ask the server to hold its long-poll; the server's socket timeouts are set
+ * above it (server/api/app.ts), and a node's own request timeout too.
+ */
+export const MAX_WAIT_SECONDS = 60;
+
 export const SyncRequestSchema = Type.Object(
   {
     node: Type.String({ pattern: HOST_NAME_PATTERN }),
     /** The desired-state version the node last saw; the server answers at once when it differs. */
     version: Type.Integer(),
     /** Longest time the server may hold the request open, in seconds. */
-    waitSeconds: Type.Integer({ minimum: 0, maximum: 60 }),
+    waitSeconds: Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS }),
     /** The address clients use to reach this node's forwarded ports: a host name or an IP literal. */
     sshHost: Type.String({ pattern: SSH_HOST_PATTERN, minLength: 1, maxLength: SSH_HOST_MAX_LENGTH }),
     facts: NodeFactsSchema,

@@ -3,6 +3,7 @@
 import type { Agent } from "node:http";
 import { Value } from "typebox/value";
 import { SYNC_PATH, SyncResponseSchema, type SyncRequest, type SyncResponse } from "../core/protocol.js";
+import { RateLimited } from "./sync-loop.js";
 
 /**
  * node:http, or node:https for a server at an https URL, taken only when used: TLS costs an agent
@@ -33,12 +34,14 @@ export class ServerLink {
 
   async sync(body: SyncRequest, waitSeconds: number, signal: AbortSignal): Promise<SyncResponse> {
     const url = new URL(SYNC_PATH, this.serverUrl);
-    const { status, json } = await postJson(this.client, url, body, {
+    const { status, retryAfter, json } = await postJson(this.client, url, body, {
       authorization: `Bearer ${this.token}`,
       agent: this.pool,
       signal: AbortSignal.any([signal, AbortSignal.timeout((waitSeconds + 15) * 1000)]),
     });
-    if (status < 200 || status > 299) throw new Error(`server answered ${status}: ${(json as { detail?: string }).detail ?? ""}`);
+    const detail = `server answered ${status}: ${(json as { detail?: string }).detail ?? ""}`;
+    if (status === 429) throw new RateLimited(retryAfterMs(retryAfter, Date.now()), detail);
+    if (status < 200 || status > 299) throw new Error(detail);
     if (!Value.Check(SyncResponseSchema, json)) throw new Error("server answered with a malformed sync response");
     return json;
   }
@@ -48,13 +51,26 @@ export class ServerLink {
   }
 }
 
+/**
+ * A Retry-After header in milliseconds from `now`: delta-seconds or an HTTP date (RFC 9110, 10.2.3);
+ * undefined when there is none or it is neither.
+ */
+export function retryAfterMs(header: string | undefined, now: number): number | undefined {
+  if (header === undefined) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // An HTTP date names its day and month; Date.parse alone would take "1.5" or "2030" as dates too.
+  const at = /[a-z]/i.test(text) ? Date.parse(text) : NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 /** POSTs `body` as JSON and reads the JSON answer, on the given connection pool; rejects on abort. */
 function postJson(
   client: HttpClient,
   url: URL,
   body: unknown,
   opts: { authorization: string; agent: Agent; signal: AbortSignal },
-): Promise<{ status: number; json: unknown }> {
+): Promise<{ status: number; retryAfter: string | undefined; json: unknown }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = client.request(
@@ -76,7 +92,8 @@ function postJson(
         res.on("close", () => {
           if (!res.complete) return reject(new Error("the server closed the connection before its answer ended"));
           try {
-            resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown });
+            const json = JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+            resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"], json });
           } catch {
             reject(new Error(`server answered ${res.statusCode} with a body that is not JSON`));
           }

@@ -3,7 +3,7 @@ import { test } from "node:test";
 
 import type { SyncRequest, SyncResponse, VmReport } from "../core/protocol.js";
 import { ManualClock, settle } from "./manual-clock.js";
-import { SyncLoop, type SyncHandler } from "./sync-loop.js";
+import { RateLimited, SyncLoop, type SyncHandler } from "./sync-loop.js";
 
 const NODE = { node: "h1", sshHost: "127.0.0.1", facts: { memoryMiB: 8192, cpus: 8 } };
 
@@ -88,4 +88,41 @@ test("online only once the server has heard the first look at every VM; a first 
   assert.equal(online, true);
   await loop.stop();
   assert.equal(server.pending, 0);
+});
+
+test("a server that limits the node is waited out as it asks, within bounds, logged once, then told everything", async () => {
+  const rows = [
+    { why: "Retry-After 1 s", retryAfterMs: 1000, pauseMs: 1000 },
+    { why: "no Retry-After: the first back-off, not a loop", retryAfterMs: undefined, pauseMs: 500 },
+    { why: "Retry-After 0: still a pause", retryAfterMs: 0, pauseMs: 500 },
+    { why: "an hour: no longer than the longest back-off, so the node never goes offline", retryAfterMs: 3_600_000, pauseMs: 10_000 },
+  ];
+  for (const row of rows) {
+    const clock = new ManualClock();
+    const sent: Array<{ at: number; body: SyncRequest }> = [];
+    // The server answers twice (the node is online), refuses the next three syncs with a 429, answers
+    // again, then holds a long-poll.
+    const link = {
+      async sync(body: SyncRequest, _wait: number, signal: AbortSignal): Promise<SyncResponse> {
+        sent.push({ at: clock.now(), body });
+        if (sent.length <= 2 || sent.length === 6) return { version: 1, vms: [] };
+        if (sent.length <= 5) throw new RateLimited(row.retryAfterMs, "server answered 429: this node sent more than 100 syncs in a second");
+        return new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+      },
+    };
+    const report: VmReport = { id: "vm", state: "running", responding: true, sshPort: 2222, ip: null, error: null, detail: null };
+    const handler: SyncHandler = { reports: () => new Map([["vm", report]]), hasLookedAtAll: () => true, apply: async () => {} };
+    const logs: string[] = [];
+    const loop = new SyncLoop({ link, node: NODE, handler, clock, log: (msg) => logs.push(msg) });
+    loop.start();
+    await clock.advance(4 * row.pauseMs);
+    assert.equal(sent.length, 7, row.why);
+    const gaps = sent.slice(3, 6).map((s, i) => s.at - sent[i + 2]!.at);
+    assert.deepEqual(gaps, [row.pauseMs, row.pauseMs, row.pauseMs], `${row.why}: each refusal is waited out, no more, no less`);
+    assert.equal(sent[2]!.body.waitSeconds, 25, `${row.why}: the refused sync was a long-poll`);
+    assert.deepEqual([sent[5]!.body.waitSeconds, sent[5]!.body.reports], [0, [report]], `${row.why}: after the pause, the reports at once`);
+    assert.equal(logs.filter((l) => l.includes("limits this node")).length, 1, `${row.why}: one line for three refusals: ${logs.join("; ")}`);
+    assert.ok(!logs.some((l) => /lost the server|cannot reach|failed/.test(l)), `${row.why}: a server that answers is not lost: ${logs.join("; ")}`);
+    await loop.stop();
+  }
 });

@@ -15,7 +15,19 @@ export interface SyncHandler {
 }
 
 export interface SyncLink {
+  /** Rejects with `RateLimited` when the server asks the node to slow down, with any other error when it cannot sync. */
   sync(body: SyncRequest, waitSeconds: number, signal: AbortSignal): Promise<SyncResponse>;
+}
+
+/** The server answered, but asks this node to wait before its next sync (a 429 and its Retry-After). */
+export class RateLimited extends Error {
+  constructor(
+    /** How long the server asked to wait, or undefined when it did not say. */
+    readonly retryAfterMs: number | undefined,
+    detail: string,
+  ) {
+    super(detail);
+  }
 }
 
 export interface SyncLoopOptions {
@@ -30,6 +42,7 @@ export interface SyncLoopOptions {
 
 const POLL_WAIT_SECONDS = 25;
 const RETRY_FIRST_MS = 500;
+/** Also the longest a server's Retry-After is obeyed: well under nodeOfflineAfterSeconds (30 s at least). */
 const RETRY_MAX_MS = 10_000;
 
 export class SyncLoop {
@@ -49,6 +62,8 @@ export class SyncLoop {
   /** Whether the last request reached the server: null before the first one. Its changes are logged. */
   private reachable: boolean | null = null;
   private lostAt = 0;
+  /** The server is slowing this node down (429s since the last answer); logged when it starts. */
+  private limited = false;
 
   constructor(private readonly opts: SyncLoopOptions) {}
 
@@ -94,6 +109,7 @@ export class SyncLoop {
         const body: SyncRequest = { ...this.opts.node, version: this.version, waitSeconds: wait, reports: [...sent.values()] };
         response = await this.opts.link.sync(body, wait, poll.abort.signal);
         backoff = RETRY_FIRST_MS;
+        this.limited = false;
         if (this.reachable !== true) {
           if (this.reachable === null) log("connected to the server", { node: this.opts.node.node });
           else log("the server answers again", { downSeconds: Math.round((this.opts.clock.now() - this.lostAt) / 1000) });
@@ -102,6 +118,16 @@ export class SyncLoop {
       } catch (err) {
         if (this.stopped) break;
         if (poll.abort.signal.aborted) continue; // woken up to report a change at once
+        if (err instanceof RateLimited) {
+          // Not a lost server: it answers and asks for a pause. Wait what it says, within bounds (a
+          // missing or zero Retry-After must not make a loop, an hour must not take the node offline).
+          const pauseMs = Math.min(Math.max(err.retryAfterMs ?? RETRY_FIRST_MS, RETRY_FIRST_MS), RETRY_MAX_MS);
+          if (!this.limited) log("the server limits this node's syncs; waiting as it asks", { err: err.message, retryMs: pauseMs });
+          this.limited = true;
+          this.dirty = true;
+          await sleep(this.opts.clock, pauseMs, this.stopping.signal);
+          continue;
+        }
         if (this.reachable !== false) {
           log(this.reachable === null ? "cannot reach the server yet; retrying until it answers" : "lost the server; retrying until it answers again", { err: String(err) });
           this.reachable = false;

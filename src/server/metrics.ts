@@ -1,6 +1,6 @@
 // The server's Prometheus metrics (prom-client), served at /metrics: VMs by state and image, deploy
-// latency, placement failures by reason, nodes online, node syncs, store query time. No label ever
-// holds a username, a VM's name or id, or a secret: only states, image tags and reasons.
+// latency, placement failures by reason, nodes online, node syncs and open long-polls, store query
+// time. No label ever holds a username, a VM's name or id, or a secret: only states, image tags and reasons.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { DbOrTx } from "./store/db.js";
@@ -12,11 +12,15 @@ export interface Metrics {
   deployDuration: Histogram;
   placementFailures: Counter<"reason">;
   nodeSyncs: Counter;
+  nodeSyncsLimited: Counter;
   storeQueryDuration: Histogram;
 }
 
-/** The metrics of one server; the gauges read the store when scraped (`db` is read then, not now). */
-export function createMetrics(db: () => DbOrTx, onlineSince: () => string): Metrics {
+/**
+ * The metrics of one server; the gauges read the store when scraped (`db` is read then, not now), and
+ * `openWatches` the long-polls this server holds open.
+ */
+export function createMetrics(db: () => DbOrTx, onlineSince: () => string, openWatches: () => number): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "vgrid_" });
   new Gauge({
@@ -37,6 +41,14 @@ export function createMetrics(db: () => DbOrTx, onlineSince: () => string): Metr
       this.set(await countOnlineHosts(db(), onlineSince()));
     },
   });
+  new Gauge({
+    name: "vgrid_node_long_polls",
+    help: "Node long-polls this server holds open, waiting for a change of what should run on their host",
+    registers: [registry],
+    collect() {
+      this.set(openWatches());
+    },
+  });
   return {
     registry,
     deployDuration: new Histogram({
@@ -52,6 +64,11 @@ export function createMetrics(db: () => DbOrTx, onlineSince: () => string): Metr
       registers: [registry],
     }),
     nodeSyncs: new Counter({ name: "vgrid_node_syncs_total", help: "Node protocol syncs received", registers: [registry] }),
+    nodeSyncsLimited: new Counter({
+      name: "vgrid_node_syncs_limited_total",
+      help: "Node protocol syncs refused with a 429 for coming faster than a node ever syncs",
+      registers: [registry],
+    }),
     storeQueryDuration: new Histogram({
       name: "vgrid_store_query_duration_seconds",
       help: "Time of each store query",

@@ -36,9 +36,11 @@ export async function openServerContext(config: ServerConfig, opts: ContextOptio
   const now = opts.now ?? (() => new Date());
   // The gauges read the store when scraped: it is opened just below, with the query timer of these metrics.
   const store: { db?: Db } = {};
+  const hub = new Hub();
   const metrics = createMetrics(
     () => store.db!,
     () => new Date(now().getTime() - config.nodeOfflineAfterSeconds * 1000).toISOString(),
+    () => hub.openWatches,
   );
   const db = await openStore(config.database, { onQuery: (ms) => metrics.storeQueryDuration.observe(ms / 1000) });
   store.db = db;
@@ -49,7 +51,6 @@ export async function openServerContext(config: ServerConfig, opts: ContextOptio
     throw err;
   }
   const log = opts.log ?? pino({ level: "silent" });
-  const hub = new Hub();
   const replica = randomUUID();
   const ctx: ServerContext = {
     db,

@@ -54,6 +54,7 @@ const rows: Row[] = [
   { why: "a page longer than the most", method: "GET", url: "/api/v1/vms?limit=6000", status: 400, slug: "invalid", words: ["limit 6000 is not between 1 and 5000"] },
   { why: "a cursor not made by the server", method: "GET", url: "/api/v1/vms?cursor=bm90LWEtY3Vyc29y", status: 400, slug: "invalid", words: ["cursor is not one this server gave"] },
   { why: "a limit that is not a number", method: "GET", url: "/api/v1/vms?limit=ten", status: 400, slug: "invalid", words: ["limit"] },
+  { why: "a long-poll longer than the server holds one", method: "POST", url: "/api/v1/nodes/sync", body: { node: "h1", version: 0, waitSeconds: 3600, sshHost: "x", facts: { memoryMiB: 1, cpus: 1 }, reports: [] }, status: 400, slug: "invalid", words: ["waitSeconds", "60"] },
   { why: "a node sync with a user's token", method: "POST", url: "/api/v1/nodes/sync", body: { node: "h1", version: 0, waitSeconds: 0, sshHost: "x", facts: { memoryMiB: 1, cpus: 1 }, reports: [] }, status: 403, slug: "forbidden", words: ["'h1'"] },
 ];
 

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from "fastify";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { SyncRequest } from "../../src/core/protocol.js";
 import { buildApp } from "../../src/server/api/app.js";
 import { buildServerConfig } from "../../src/server/config.js";
 import type { ServerContext } from "../../src/server/context.js";
@@ -45,11 +46,18 @@ export const TINY_IMAGE = {
   maxCpus: 2,
 };
 
+/** A node's sync that reports nothing, as `node` sends it; `over` sets the version or the wait. */
+export function syncBody(node: string, over: Partial<SyncRequest> = {}): SyncRequest {
+  return { node, version: 0, waitSeconds: 0, sshHost: "127.0.0.1", facts: { memoryMiB: 8192, cpus: 8 }, reports: [], ...over };
+}
+
 export interface TestServer {
   app: FastifyInstance;
   ctx: ServerContext;
   tokenFor(user: string, admin?: boolean): Promise<string>;
   bringNodeOnline(): Promise<void>;
+  /** The value of a metric without labels, as /metrics answers it now. */
+  metric(name: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -89,9 +97,15 @@ export async function startTestServer(over: Record<string, unknown> = {}, dialec
         method: "POST",
         url: "/api/v1/nodes/sync",
         headers: { authorization: `Bearer ${NODE_TOKEN}` },
-        payload: { node: "h1", version: 0, waitSeconds: 0, sshHost: "127.0.0.1", facts: { memoryMiB: 8192, cpus: 8 }, reports: [] },
+        payload: syncBody("h1"),
       });
       if (res.statusCode !== 200) throw new Error(`node sync failed: ${res.statusCode} ${res.body}`);
+    },
+    async metric(name) {
+      const text = (await app.inject({ method: "GET", url: "/metrics" })).body;
+      const value = new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1];
+      if (value === undefined) throw new Error(`no series ${name} among the metrics:\n${text}`);
+      return Number(value);
     },
     async close() {
       await app.close();

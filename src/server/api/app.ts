@@ -1,10 +1,12 @@
 // Builds the server's HTTP app (routes, schemas, auth, errors) without listening: tests inject() into it.
 
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { randomUUID } from "node:crypto";
+import { MAX_WAIT_SECONDS } from "../../core/protocol.js";
 import { vgridVersion } from "../../core/repo.js";
 import type { ServerContext } from "../context.js";
 import { authenticate } from "./auth.js";
@@ -23,13 +25,15 @@ declare module "fastify" {
 }
 
 /**
- * Socket and request timeouts that fit the node protocol: a long-poll waits up to 60 s with no byte
- * sent, and an event stream sends a keep-alive comment every 20 s, so an idle socket may stay 90 s.
- * A request (headers and body) must arrive within 30 s; an idle keep-alive connection closes after 75 s,
- * above the node's pause between syncs and the usual load balancer's 60 s.
+ * Socket and request timeouts that fit the node protocol: a long-poll waits up to MAX_WAIT_SECONDS (60)
+ * with no byte sent, and an event stream sends a keep-alive comment every 20 s, so an idle socket may
+ * stay 30 s more than that: 90 s. A request (headers and body) must arrive within 30 s: Node's
+ * requestTimeout counts until the request is read, not while its answer is awaited, so it never cuts
+ * a long-poll. An idle keep-alive connection closes after 75 s, above the node's pause between syncs
+ * and the usual load balancer's 60 s.
  */
 export const HTTP_TIMEOUTS = {
-  connectionTimeout: 90_000,
+  connectionTimeout: (MAX_WAIT_SECONDS + 30) * 1000,
   requestTimeout: 30_000,
   keepAliveTimeout: 75_000,
 } as const;
@@ -74,6 +78,9 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
     sendProblem(reply, problem("not-found", `no route ${request.method} ${request.url.split("?")[0]}; the API is described at /api/docs`)),
   );
 
+  // Limits are set per route (`config.rateLimit`) and answered in onRequest, before the body is parsed
+  // or the store is touched; only the node protocol's sync has one (routes/nodes.ts).
+  await app.register(rateLimit, { global: false });
   await app.register(swagger, {
     openapi: {
       info: { title: "vgrid", version: vgridVersion(), description: "Self-service virtual machines on a cluster of hypervisors" },

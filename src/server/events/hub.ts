@@ -9,6 +9,7 @@ import type { Bus, BusMessage } from "./bus.js";
 export class Hub {
   private readonly emitter = new EventEmitter();
   private closingNow = false;
+  private watches = 0;
   private bus: Bus | undefined;
   private loadVm: ((id: string) => Promise<Vm | undefined>) | undefined;
 
@@ -62,6 +63,11 @@ export class Hub {
     return this.closingNow;
   }
 
+  /** Host watches begun and not yet cancelled: a long-poll holds one while it waits. */
+  get openWatches(): number {
+    return this.watches;
+  }
+
   notifyHost(host: string): void {
     this.emitter.emit(`host:${host}`);
     this.bus?.send({ kind: "host", host });
@@ -82,7 +88,12 @@ export class Hub {
     };
     this.emitter.on(event, listener);
     this.emitter.on("closing-or-missed", listener);
+    this.watches++;
+    let cancelled = false;
     const cancel = () => {
+      if (cancelled) return; // released once, however often it is called
+      cancelled = true;
+      this.watches--;
       this.emitter.off(event, listener);
       this.emitter.off("closing-or-missed", listener);
       wake?.();

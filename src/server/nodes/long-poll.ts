@@ -23,6 +23,8 @@ export async function syncNode(ctx: ServerContext, req: SyncRequest, token: stri
     if (changed.length > 0 || desired.version !== req.version || req.waitSeconds === 0) return desired;
     await watch.wait(req.waitSeconds * 1000, gone);
     if (ctx.hub.closing) throw new VgridError("shutting-down", "the server is shutting down; the node retries on its own");
+    // A node that hung up hears nothing: no store work for it (thousands may leave at once).
+    if (gone.aborted) return desired;
     // The node was online all along: it was waiting on us.
     await markSeen(ctx.db, req.node, ctx.now());
     return await desiredFor(ctx.db, req.node);
