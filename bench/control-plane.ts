@@ -127,7 +127,7 @@ async function metric(url: string, name: string): Promise<number> {
 }
 
 const syncCount = (url: string) => metric(url, "vgrid_node_syncs_total");
-const heapUsed = async (url: string) => (await metric(url, "nodejs_heap_size_used_bytes")) / 2 ** 20;
+const heapUsed = async (url: string) => (await metric(url, "vgrid_nodejs_heap_size_used_bytes")) / 2 ** 20;
 
 /** The resident set of process `pid` now and at its peak (VmRSS, VmHWM), in MiB. */
 async function rss(pid: number): Promise<{ now: number; peak: number }> {
