@@ -8,6 +8,7 @@ import { ImageEntrySchema, imageEntryProblem, type ImageEntry } from "../core/im
 import { HOST_NAME_PATTERN, MAC_PATTERN, POOL_HOSTNAME_PATTERN, normalizeUsername } from "../core/names.js";
 import { nodeSecretProblem } from "../core/node-secret.js";
 import { readToml, validateConfig } from "../core/toml-config.js";
+import { parseCidr } from "./auth/addresses.js";
 import type { StoreLocation } from "./store/db.js";
 
 const HostSchema = Type.Object(
@@ -31,8 +32,37 @@ const HostnameSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A list of addresses in CIDR form. */
+const Cidrs = Type.Array(Type.String({ pattern: "^[0-9a-fA-F:.]+/[0-9]{1,3}$" }));
+
+const AuthSchema = Type.Object(
+  {
+    /** The seed's EnvUsernameVariable: a header a trusted reverse proxy sets (REMOTE_USER, a certificate CN...). */
+    proxy: Type.Optional(
+      Type.Object({ header: Type.String({ pattern: "^[A-Za-z0-9-]{1,64}$", default: "X-Remote-User" }), trustedProxies: Cidrs }, { additionalProperties: false }),
+    ),
+    /** An Apache password file: HTTP Basic on the API, and the login form. */
+    htpasswd: Type.Optional(Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
+    /** Who may use the portal at all (the seed's `Require user ...`): the directory for every mode. */
+    allow: Type.Optional(
+      Type.Object({ users: Type.Array(Type.String(), { default: [] }), groups: Type.Array(Type.String(), { default: [] }) }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ServerFileSchema = Type.Object(
   {
+    /** What browsers, mails and single sign-on redirects use; the portal's origin. */
+    publicUrl: Type.Optional(Type.String({ pattern: "^https?://[^/?#]+/?$" })),
+    auth: AuthSchema,
+    sessions: Type.Object(
+      {
+        idleMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60, default: 60 }),
+        absoluteHours: Type.Integer({ minimum: 1, maximum: 24 * 30, default: 12 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     admins: Type.Array(Type.String(), { default: [] }),
     listen: Type.Object(
       { host: Type.String({ default: "127.0.0.1" }), port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }) },
@@ -87,7 +117,22 @@ export type HostConfig = Static<typeof HostSchema>;
 export type HostnameConfig = Static<typeof HostnameSchema>;
 export type ImageConfig = ImageEntry;
 
+/** The login modes server.toml turns on (bearer tokens and login links always work). */
+export interface AuthConfig {
+  proxy?: { header: string; trustedProxies: string[] };
+  /** The password file's absolute path. */
+  htpasswd?: { file: string };
+  /** Normalised usernames. */
+  allow?: { users: string[]; groups: string[] };
+}
+
 export interface ServerConfig {
+  /** The file the settings came from (or what stands for it), named in errors found later. */
+  source: string;
+  /** The portal's origin and base URL, without a trailing slash; unset: the address it listens on. */
+  publicUrl?: string;
+  auth: AuthConfig;
+  sessions: { idleMinutes: number; absoluteHours: number };
   listen: { host: string; port: number };
   database: StoreLocation;
   /** Overcommit ratios: schedulable memory and cpus are the host's own times these. */
@@ -142,6 +187,10 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
   refuseDuplicates(source.file, "hostnames", hostnames.map((n) => n.name), "hostname (a listed name may not also be a numbered one)");
   refuseDuplicates(source.file, "hostnames", hostnames.map((n) => n.mac), "MAC address");
   return Object.freeze({
+    source: source.file,
+    ...(c.publicUrl === undefined ? {} : { publicUrl: c.publicUrl.replace(/\/$/, "") }),
+    auth: authConfig(c.auth, source),
+    sessions: c.sessions,
     listen: c.listen,
     // A relative database path is relative to the config file, not to wherever the server was started.
     database: storeLocation(c.database, source.dir),
@@ -155,6 +204,40 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     hostnames,
     images: c.images,
   });
+}
+
+/** The wildcards a proxy list must never hold: they would believe a header from anyone. */
+const EVERY_ADDRESS = new Set(["*", "0.0.0.0/0", "::/0"]);
+
+function authConfig(auth: ServerFile["auth"], source: ConfigSource): AuthConfig {
+  const out: AuthConfig = {};
+  if (auth.proxy) {
+    const { trustedProxies } = auth.proxy;
+    if (trustedProxies.length === 0) {
+      throw new ConfigError(source.file, "auth.proxy.trustedProxies", "is empty: list the addresses of the reverse proxies that set the header (e.g. [\"127.0.0.1/32\"])");
+    }
+    trustedProxies.forEach((cidr, i) => {
+      if (EVERY_ADDRESS.has(cidr) || /\/0$/.test(cidr)) {
+        throw new ConfigError(source.file, `auth.proxy.trustedProxies[${i}]`, `'${cidr}' trusts every address, so anyone could log in as anyone: list the proxies' own addresses`);
+      }
+      if (parseCidr(cidr) === undefined) throw new ConfigError(source.file, `auth.proxy.trustedProxies[${i}]`, `'${cidr}' is not an address in CIDR form (e.g. 127.0.0.1/32)`);
+    });
+    out.proxy = auth.proxy;
+  }
+  if (auth.htpasswd) out.htpasswd = { file: resolve(source.dir, auth.htpasswd.file) };
+  if (auth.allow) {
+    out.allow = {
+      users: auth.allow.users.map((name, i) => {
+        try {
+          return normalizeUsername(name);
+        } catch (err) {
+          throw new ConfigError(source.file, `auth.allow.users[${i}]`, (err as Error).message);
+        }
+      }),
+      groups: auth.allow.groups,
+    };
+  }
+  return out;
 }
 
 function storeLocation(database: ServerFile["database"], dir: string): StoreLocation {

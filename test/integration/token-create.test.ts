@@ -35,7 +35,7 @@ test("token create prints a token for a new user, and --admin promotes an existi
   const first = await run(VGRID, ["token", "create", "--user", "carol jones", "--data", dir]);
   const token = first.stdout.trim().split("\n").at(-1)!;
   assert.match(token, /^vgt_[A-Za-z0-9_-]{40,}$/);
-  assert.deepEqual(await whoHas(token), { name: "carol_jones", admin: false, sshKeys: [], maxVms: null });
+  assert.deepEqual(await whoHas(token), { name: "carol_jones", admin: false, sshKeys: [], maxVms: null, origin: "cli", groups: [] });
 
   const second = await run(VGRID, ["token", "create", "--user", "carol_jones", "--admin", "--data", dir]);
   const adminToken = second.stdout.trim().split("\n").at(-1)!;
@@ -70,7 +70,7 @@ test("token create works on the store a server.toml names, PostgreSQL's too", as
   const token = stdout.trim().split("\n").at(-1)!;
   const db = await openStore({ kind: "postgres", url: pg.url });
   try {
-    assert.deepEqual(await userForToken(db, token, new Date().toISOString()), { name: "dora", admin: true, sshKeys: [], maxVms: null });
+    assert.deepEqual(await userForToken(db, token, new Date().toISOString()), { name: "dora", admin: true, sshKeys: [], maxVms: null, origin: "cli", groups: [] });
   } finally {
     await db.destroy();
   }

@@ -1,5 +1,7 @@
 // Builds the server's HTTP app (routes, schemas, auth, errors) without listening: tests inject() into it.
 
+import cookie from "@fastify/cookie";
+import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -9,7 +11,10 @@ import { randomUUID } from "node:crypto";
 import { MAX_WAIT_SECONDS } from "../../core/protocol.js";
 import { vgridVersion } from "../../core/repo.js";
 import type { ServerContext } from "../context.js";
-import { authenticate } from "./auth.js";
+import { bearerToken, openAuthenticator } from "../auth/authenticator.js";
+import { portalOrigin } from "../auth/origin.js";
+import { Forbidden, Unauthorized } from "../../core/errors.js";
+import { authApiRoutes, loginPages } from "./routes/auth.js";
 import { problem, sendProblem, toProblem } from "./problems.js";
 import { catalogRoutes } from "./routes/catalog.js";
 import { eventRoutes } from "./routes/events.js";
@@ -21,6 +26,8 @@ import { vmRoutes } from "./routes/vms.js";
 declare module "fastify" {
   interface FastifyContextConfig {
     nodeAuth?: boolean;
+    /** Answered without a caller (logging in). */
+    public?: boolean;
   }
 }
 
@@ -59,14 +66,37 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest("user", null);
+  app.decorateRequest("caller", null);
+  const auth = await openAuthenticator(ctx, ctx.config.source);
+  const origin = portalOrigin(ctx.config.publicUrl, ctx.config.listen.host, "http");
+  await app.register(cookie);
+  // Security headers on every answer: nothing of vgrid's may be framed, sniffed or leak its URLs.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    referrerPolicy: { policy: "same-origin" },
+    // The portal is served over plain HTTP on loopback by `vgrid up`: HSTS only where TLS is.
+    strictTransportSecurity: false,
+  });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
   // On close, long-polls end at once rather than holding the close up to their wait (Ctrl-C on
   // `vgrid server` must not hang while a node is connected); requests that still arrive are told why.
   app.addHook("preClose", async () => ctx.hub.close());
-  app.addHook("onRequest", async (_request, reply) => {
+  app.addHook("onRequest", async (request, reply) => {
     if (ctx.hub.closing) return sendProblem(reply, problem("shutting-down", "the server is shutting down; retry in a moment"));
+    // A change from another site is refused before any credential is looked at (API.md).
+    const refused = origin.refusal(request, bearerToken(request) !== undefined);
+    if (refused !== undefined) throw new Forbidden(refused);
   });
   app.setErrorHandler((error, request, reply) => {
     const p = toProblem(error as Error, request);
@@ -90,13 +120,28 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
   });
   await app.register(swaggerUi, { routePrefix: "/api/docs" });
 
-  await app.register(healthRoutes(ctx));
+  await app.register(healthRoutes(ctx, auth));
+  await app.register(loginPages(ctx, auth));
   await app.register(
     async (api) => {
-      api.addHook("onRequest", async (request) => {
-        if (request.routeOptions.config.nodeAuth) return;
-        request.user = await authenticate(ctx, request);
+      api.addHook("onRequest", async (request, reply) => {
+        const config = request.routeOptions.config;
+        if (config.nodeAuth || config.public) return;
+        const caller = await auth.identify(request);
+        if (!caller) {
+          // wget-style scripts send their password once asked; the portal's own page never is.
+          const fromPage = request.headers["sec-fetch-site"] !== undefined && request.headers["sec-fetch-mode"] !== "navigate";
+          if (auth.passwords && !fromPage) reply.header("www-authenticate", 'Basic realm="vgrid"');
+          throw new Unauthorized(
+            auth.passwords
+              ? "not logged in: send your username and password (HTTP Basic), a session cookie, or 'Authorization: Bearer TOKEN'"
+              : "no credentials: send 'Authorization: Bearer TOKEN'; `vgrid token create --user NAME` prints a token",
+          );
+        }
+        request.caller = caller;
+        request.user = caller.user;
       });
+      await api.register(authApiRoutes(ctx, auth));
       await api.register(meRoutes(ctx));
       await api.register(catalogRoutes(ctx));
       await api.register(vmRoutes(ctx));

@@ -1,31 +1,17 @@
-// Who is calling: a bearer token for scripts and the CLI (browser sessions and the seed's login modes come later).
+// What routes ask of the caller that the API's hook identified (auth/authenticator.ts): logged in,
+// an administrator, and the actor the services take.
 
 import type { FastifyRequest } from "fastify";
 import { Forbidden, Unauthorized } from "../../core/errors.js";
-import type { ServerContext } from "../context.js";
+import type { Caller } from "../auth/authenticator.js";
+import type { User } from "../store/users.js";
 import type { Actor } from "../vms/service.js";
-import { userForToken, type User } from "../store/users.js";
 
 declare module "fastify" {
   interface FastifyRequest {
     user: User | null;
+    caller: Caller | null;
   }
-}
-
-export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1];
-}
-
-export async function authenticate(ctx: ServerContext, request: FastifyRequest): Promise<User> {
-  const token = bearerToken(request);
-  if (token === undefined) {
-    throw new Unauthorized("no credentials: send 'Authorization: Bearer TOKEN'; `vgrid token create --user NAME` prints a token");
-  }
-  const user = await userForToken(ctx.db, token, ctx.now().toISOString());
-  if (!user) throw new Unauthorized("the bearer token is unknown, revoked or expired; create a new one");
-  return user;
 }
 
 export function requireUser(request: FastifyRequest): User {

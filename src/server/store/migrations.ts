@@ -187,6 +187,41 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "2026-12-01T03-logins": {
+    // Browser sessions and one-time login links: only hashes of their secrets are kept. A user
+    // remembers how they came (`origin`): one made on the server machine (`vgrid token create`,
+    // `vgrid login-link`) stands on its own, one that came through a login mode answers to its
+    // directory (the password file); `groups` are those the single sign-on said at the last login.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("users").addColumn("origin", "text", (c) => c.notNull().defaultTo("cli")).execute();
+      await db.schema.alterTable("users").addColumn("groups", "text", (c) => c.notNull().defaultTo("[]")).execute();
+      await db.schema
+        .createTable("sessions")
+        .addColumn("hash", "text", (c) => c.primaryKey())
+        .addColumn("user_name", "text", (c) => c.notNull().references("users.name"))
+        .addColumn("via", "text", (c) => c.notNull())
+        .addColumn("admin", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("address", "text")
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("last_seen_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("sessions_user").on("sessions").column("user_name").execute();
+      await db.schema.createIndex("sessions_expires").on("sessions").column("expires_at").execute();
+      await db.schema
+        .createTable("login_links")
+        .addColumn("hash", "text", (c) => c.primaryKey())
+        .addColumn("user_name", "text", (c) => c.notNull().references("users.name"))
+        .addColumn("admin", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("used_at", "text")
+        .execute();
+      await db.schema.createIndex("audit_actor").on("audit").columns(["actor", "id"]).execute();
+      await db.schema.createIndex("audit_action").on("audit").columns(["action", "id"]).execute();
+      await db.schema.createIndex("audit_target").on("audit").columns(["target", "id"]).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

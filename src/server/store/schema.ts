@@ -13,6 +13,10 @@ export interface UserTable {
   /** Per-user VM limit; null means the server's default. */
   max_vms: number | null;
   created_at: string;
+  /** How the user came: "cli" (made on the server machine: stands on its own) or a login mode's name. */
+  origin: Generated<string>;
+  /** JSON array: the groups the single sign-on said at the user's last login (for [auth.allow] groups). */
+  groups: Generated<string>;
 }
 
 export interface TokenTable {
@@ -120,6 +124,31 @@ export interface AuditTable {
   detail: string | null;
 }
 
+/** A browser's session: the cookie holds the secret, the store its hash. */
+export interface SessionTable {
+  hash: string;
+  user_name: string;
+  /** The login mode that opened it: htpasswd, proxy, oidc, cert, link. */
+  via: string;
+  /** An admin for this session only (a member of the single sign-on's adminGroups). */
+  admin: number;
+  address: string | null;
+  created_at: string;
+  last_seen_at: string;
+  /** The absolute end, whatever the use. */
+  expires_at: string;
+}
+
+/** A one-time login link (`vgrid login-link`): used once, within its time. */
+export interface LoginLinkTable {
+  hash: string;
+  user_name: string;
+  admin: number;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 /** Who runs a periodic job now: the replica whose lease has not expired. */
 export interface LeaseTable {
   name: string;
@@ -137,6 +166,8 @@ export interface Database {
   vms: VmTable;
   audit: AuditTable;
   leases: LeaseTable;
+  sessions: SessionTable;
+  login_links: LoginLinkTable;
 }
 
 export type UserRow = Selectable<UserTable>;

@@ -12,14 +12,23 @@ export interface User {
   admin: boolean;
   sshKeys: string[];
   maxVms: number | null;
+  /** "cli" (made on the server machine: stands on its own) or the login mode that made the user. */
+  origin: string;
+  /** The groups the single sign-on said at the user's last login. */
+  groups: string[];
 }
 
-export function toUser(row: Pick<UserRow, "name" | "admin" | "config_admin" | "ssh_keys" | "max_vms">): User {
+/** The columns a User is read from. */
+export const USER_COLUMNS = ["users.name", "users.admin", "users.config_admin", "users.ssh_keys", "users.max_vms", "users.origin", "users.groups"] as const;
+
+export function toUser(row: Pick<UserRow, "name" | "admin" | "config_admin" | "ssh_keys" | "max_vms" | "origin" | "groups">): User {
   return {
     name: row.name,
     admin: row.admin === 1 || row.config_admin === 1,
     sshKeys: JSON.parse(row.ssh_keys) as string[],
     maxVms: row.max_vms,
+    origin: row.origin,
+    groups: JSON.parse(row.groups) as string[],
   };
 }
 
@@ -95,7 +104,7 @@ export async function userForToken(db: DbOrTx, secret: string, now: string): Pro
   const row = await db
     .selectFrom("tokens")
     .innerJoin("users", "users.name", "tokens.user_name")
-    .select(["users.name", "users.admin", "users.config_admin", "users.ssh_keys", "users.max_vms", "tokens.expires_at"])
+    .select([...USER_COLUMNS, "tokens.expires_at"])
     .where("tokens.hash", "=", hashSecret(secret))
     .executeTakeFirst();
   if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
@@ -131,4 +140,25 @@ export async function countAllTokens(db: DbOrTx): Promise<number> {
 export async function revokeToken(db: DbOrTx, userName: string, id: string): Promise<boolean> {
   const result = await db.deleteFrom("tokens").where("id", "=", id).where("user_name", "=", userName).executeTakeFirst();
   return result.numDeletedRows > 0n;
+}
+
+/**
+ * The user a login mode vouches for: made on their first login with that mode as their origin (an
+ * existing user keeps theirs); `groups`, when the mode says them, replace the remembered ones.
+ */
+export async function ensureLoginUser(db: DbOrTx, name: string, origin: string, now: string, groups?: string[]): Promise<User> {
+  let user = await findUser(db, name);
+  if (!user) {
+    await db
+      .insertInto("users")
+      .values({ name, admin: 0, config_admin: 0, ssh_keys: "[]", max_vms: null, created_at: now, origin, groups: JSON.stringify(groups ?? []) })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
+    user = await findUser(db, name);
+    if (!user) throw new Error(`user ${name} vanished right after it was written`);
+  } else if (groups !== undefined && JSON.stringify(groups) !== JSON.stringify(user.groups)) {
+    await db.updateTable("users").set({ groups: JSON.stringify(groups) }).where("name", "=", name).execute();
+    user = { ...user, groups };
+  }
+  return user;
 }

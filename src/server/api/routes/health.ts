@@ -8,12 +8,12 @@ import type { ServerContext } from "../../context.js";
 import { pingStore } from "../../store/db.js";
 import { anyHostOnline } from "../../store/hosts.js";
 import { loadOptions } from "../../vms/service.js";
-import { authenticate, bearerToken } from "../auth.js";
+import { bearerToken, type Authenticator } from "../../auth/authenticator.js";
 import { responses } from "../schemas.js";
 
 const Health = Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) });
 
-export function healthRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
+export function healthRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncTypebox {
   const allowed = new BlockList();
   for (const cidr of ctx.config.metrics.allow) {
     const [address, bits] = cidr.split("/") as [string, string];
@@ -39,7 +39,7 @@ export function healthRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
       // Answered to the addresses of [metrics] allow (loopback by default) and to an admin's token.
       const ip = request.ip.replace(/^::ffff:/, "");
       if (!allowed.check(ip, isIPv6(ip) ? "ipv6" : "ipv4")) {
-        const user = bearerToken(request) === undefined ? undefined : await authenticate(ctx, request).catch(() => undefined);
+        const user = bearerToken(request) === undefined ? undefined : (await auth.identify(request).catch(() => null))?.user;
         if (!user?.admin) throw new Forbidden(`metrics are answered to the addresses of [metrics] allow in server.toml and to admins' tokens, not to ${ip}`);
       }
       const { registry } = ctx.metrics;

@@ -7,7 +7,7 @@ import { SyncRequestSchema, SyncResponseSchema } from "../../../core/protocol.js
 import type { ServerContext } from "../../context.js";
 import { syncNode } from "../../nodes/long-poll.js";
 import { hashSecret } from "../../store/secrets.js";
-import { bearerToken } from "../auth.js";
+import { bearerToken } from "../../auth/authenticator.js";
 import { responses } from "../schemas.js";
 
 /**

@@ -1,0 +1,95 @@
+// An Apache password file, as the seed used it: `user:hash` lines with bcrypt ($2y$), apr1-MD5
+// ($apr1$), SHA-1 ({SHA}) or DES crypt entries, as Apache's own `htpasswd` writes them. The file is
+// read again whenever it changes (checked at each use: a user taken out is out at once).
+
+import apacheMd5 from "apache-md5";
+import crypt from "apache-crypt";
+import bcrypt from "bcryptjs";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
+import { ConfigError } from "../../core/errors.js";
+
+export interface PasswordFile {
+  /** Whether `password` is the user's; false for a user the file does not list. */
+  verify(user: string, password: string): Promise<boolean>;
+  /** Whether the file lists the user now. */
+  has(user: string): Promise<boolean>;
+}
+
+// apache-md5 is CommonJS whose types say `export default`: Node hands the function itself over.
+const aprMd5 = apacheMd5 as unknown as (password: string, salt: string) => string;
+
+/** A bcrypt hash of nothing anyone types: checked for unknown users, so that they take as long. */
+const DECOY = "$2y$05$CwTycUXWue0Thq9StjUM0uJ8.CCW3yGsq/Ul7Ip8JH3s86e3Cj9aa";
+
+/** The file at `path`, read now (a missing or unreadable file is a ConfigError naming `key`). */
+export async function openPasswordFile(path: string, configFile: string, key = "auth.htpasswd.file"): Promise<PasswordFile> {
+  let entries = new Map<string, string>();
+  let stamp = "";
+  const load = async (): Promise<void> => {
+    const s = await stat(path);
+    const now = `${s.ino}:${s.size}:${s.mtimeMs}`;
+    if (now === stamp) return;
+    entries = parseHtpasswd(await readFile(path, "utf8"));
+    stamp = now;
+  };
+  try {
+    await load();
+  } catch (err) {
+    throw new ConfigError(configFile, key, `cannot read the password file ${path}: ${(err as Error).message}`);
+  }
+  // A file that vanishes or cannot be read later lets no one in until it is back.
+  const current = async (): Promise<Map<string, string>> => {
+    try {
+      await load();
+      return entries;
+    } catch {
+      stamp = "";
+      return new Map();
+    }
+  };
+  return {
+    async verify(user, password) {
+      const hash = (await current()).get(user);
+      if (hash === undefined) {
+        await bcrypt.compare(password, DECOY);
+        return false;
+      }
+      return checkPassword(password, hash);
+    },
+    async has(user) {
+      return (await current()).has(user);
+    },
+  };
+}
+
+/** `user:hash` lines; blank lines and `#` comments skipped; the first entry of a user wins, as in Apache. */
+export function parseHtpasswd(text: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const user = line.slice(0, colon);
+    if (!entries.has(user)) entries.set(user, line.slice(colon + 1));
+  }
+  return entries;
+}
+
+/** Whether `password` matches an htpasswd `hash` of any of the formats Apache writes. */
+export async function checkPassword(password: string, hash: string): Promise<boolean> {
+  if (/^\$2[abxy]\$/.test(hash)) return bcrypt.compare(password, hash.replace(/^\$2y\$/, "$2b$"));
+  if (hash.startsWith("$apr1$")) return same(aprMd5(password, hash), hash);
+  if (hash.startsWith("{SHA}")) return same(`{SHA}${createHash("sha1").update(password).digest("base64")}`, hash);
+  // Traditional crypt: 13 characters of the crypt alphabet, the salt its first two.
+  if (/^[./0-9A-Za-z]{13}$/.test(hash)) return same(crypt(password, hash.slice(0, 2)), hash);
+  // Plain text and the formats Apache on Linux does not write are never matched.
+  return false;
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,304 @@
+// Logging in with the lab's own login, on SQLite and on PostgreSQL: an Apache password file written by
+// Apache's own `htpasswd` (bcrypt, apr1, SHA and crypt entries), HTTP Basic on the API, the login form
+// and the API's login, browser sessions and their cookie, logout, one-time login links, the origin
+// rule, the directory ([auth.allow], the password file) and the audit of it all, never with a secret.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { buildServerConfig } from "../../src/server/config.js";
+import { createLoginLink } from "../../src/server/store/sessions.js";
+import { ensureUser } from "../../src/server/store/users.js";
+import { DIALECTS, startTestServer, type TestServer } from "../support/server.js";
+
+const PORTAL = "http://portal.test:8080";
+
+/** Apache's own htpasswd adds `user` with `password` to `file` in the format its flag names. */
+function htpasswd(file: string, flag: "-B" | "-m" | "-s" | "-d", user: string, password: string): void {
+  execFileSync("htpasswd", [existsSync(file) ? "-b" : "-cb", flag, file, user, password], { stdio: "ignore" });
+}
+
+const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+
+/** The cookie a Set-Cookie header sets, as a browser sends it back. */
+function cookieOf(setCookie: string | string[] | undefined): string {
+  const first = Array.isArray(setCookie) ? setCookie[0] : setCookie;
+  assert.ok(first, "a Set-Cookie header");
+  return first.split(";")[0]!;
+}
+
+async function countRows(server: TestServer, table: "sessions" | "audit"): Promise<number> {
+  const { n } = await server.ctx.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+for (const dialect of DIALECTS) {
+  describe(`on ${dialect}`, () => {
+    let dir: string;
+    let file: string;
+    let server: TestServer;
+
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), "vgrid-logins-"));
+      file = join(dir, "users.htpasswd");
+      htpasswd(file, "-B", "alice", "bcrypt secret");
+      htpasswd(file, "-m", "bob", "apr1 secret");
+      htpasswd(file, "-s", "carol", "sha secret");
+      htpasswd(file, "-d", "dave", "crypt88");
+      htpasswd(file, "-B", "erin smith", "spaced");
+      server = await startTestServer({ publicUrl: PORTAL, auth: { htpasswd: { file } } }, dialect);
+    });
+    after(async () => {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    test("HTTP Basic on the API takes every format Apache's htpasswd writes, and a wrong password is a 401", async () => {
+      for (const [user, password] of [["alice", "bcrypt secret"], ["bob", "apr1 secret"], ["carol", "sha secret"], ["dave", "crypt88"]] as const) {
+        const ok = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic(user, password) });
+        assert.equal(ok.statusCode, 200, `${user}: ${ok.body}`);
+        assert.equal(ok.json<{ username: string }>().username, user);
+        const wrong = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic(user, `${password}x`) });
+        assert.equal(wrong.statusCode, 401, `${user} with a wrong password`);
+        assert.match(wrong.headers["content-type"] ?? "", /problem\+json/);
+      }
+      // A username with a space is the seed's: its user has an underscore.
+      const spaced = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic("erin smith", "spaced") });
+      assert.equal(spaced.statusCode, 401, "the file lists 'erin smith'; the user is erin_smith, whom the file does not list");
+    });
+
+    test("a 401 asks wget-style scripts for their password, never the portal's own page", async () => {
+      const script = await server.app.inject({ method: "GET", url: "/api/v1/me" });
+      assert.equal(script.statusCode, 401);
+      assert.equal(script.headers["www-authenticate"], 'Basic realm="vgrid"');
+      const page = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { "sec-fetch-site": "same-origin", "sec-fetch-mode": "cors" } });
+      assert.equal(page.statusCode, 401);
+      assert.equal(page.headers["www-authenticate"], undefined);
+    });
+
+    test("the API's login gives a session cookie (HttpOnly, SameSite, a new id each time); logout ends it on the server", async () => {
+      const login = () =>
+        server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "bob", password: "apr1 secret" } });
+      const first = await login();
+      assert.equal(first.statusCode, 200, first.body);
+      assert.deepEqual(first.json(), { username: "bob", admin: false });
+      const setCookie = String(first.headers["set-cookie"]);
+      assert.match(setCookie, /HttpOnly/i);
+      assert.match(setCookie, /SameSite=Lax/i);
+      assert.match(setCookie, /Path=\//);
+      const cookie = cookieOf(first.headers["set-cookie"]);
+      const second = cookieOf((await login()).headers["set-cookie"]);
+      assert.notEqual(cookie, second, "a new session id at each login");
+
+      const me = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { cookie } });
+      assert.equal(me.statusCode, 200);
+      assert.equal(me.json<{ username: string }>().username, "bob");
+
+      const out = await server.app.inject({ method: "POST", url: "/api/v1/auth/logout", headers: { cookie } });
+      assert.equal(out.statusCode, 204);
+      const after = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { cookie } });
+      assert.equal(after.statusCode, 401, "the cookie a logout ended opens nothing, even if the browser kept it");
+      assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { cookie: second } })).statusCode, 200, "the other session lives on");
+    });
+
+    test("a tampered, unknown or ended cookie is a 401, never a fall-through to another credential", async () => {
+      const tampered = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { cookie: "vgrid_session=not-a-session", ...basic("alice", "bcrypt secret") } });
+      assert.equal(tampered.statusCode, 401);
+      assert.match(tampered.json<{ detail: string }>().detail, /session has ended/);
+    });
+
+    test("a wrong password is audited with the username and the address, never the password", async () => {
+      await server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "carol", password: "hunter2-typo" } });
+      const rows = await server.ctx.db.selectFrom("audit").selectAll().where("action", "=", "auth.login-failed").where("actor", "=", "carol").execute();
+      assert.ok(rows.length >= 1);
+      const all = JSON.stringify(await server.ctx.db.selectFrom("audit").selectAll().execute());
+      for (const secret of ["hunter2-typo", "bcrypt secret", "apr1 secret", "vgrid_session="]) assert.ok(!all.includes(secret), `the audit holds '${secret}'`);
+      assert.equal(rows[0]!.address, "127.0.0.1");
+    });
+
+    test("the login form logs a browser in and lands on a path of the portal only", async () => {
+      const form = await server.app.inject({ method: "GET", url: "/login?next=/vms" });
+      assert.equal(form.statusCode, 200);
+      assert.match(form.body, /<form method="post" action="\/login">/);
+      assert.match(form.body, /name="next" value="\/vms"/);
+      for (const [next, lands] of [["/vms/1", "/vms/1"], ["https://evil.example", "/"], ["//evil.example", "/"], ["/\\evil.example", "/"]] as const) {
+        const res = await server.app.inject({
+          method: "POST",
+          url: "/login",
+          headers: { "content-type": "application/x-www-form-urlencoded", origin: PORTAL },
+          payload: new URLSearchParams({ username: "dave", password: "crypt88", next }).toString(),
+        });
+        assert.equal(res.statusCode, 303, res.body);
+        assert.equal(res.headers.location, lands, `next=${next}`);
+        assert.ok(res.headers["set-cookie"]);
+      }
+      const wrong = await server.app.inject({
+        method: "POST",
+        url: "/login",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        payload: new URLSearchParams({ username: "dave<script>", password: "x" }).toString(),
+      });
+      assert.equal(wrong.statusCode, 401);
+      assert.match(wrong.body, /role="alert">wrong username or password/);
+      assert.ok(!wrong.body.includes("<script>"));
+    });
+
+    test("a change from another site is refused whatever the browser attached; nothing changes", async () => {
+      const cookie = cookieOf((await server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "alice", password: "bcrypt secret" } })).headers["set-cookie"]);
+      const keys = async () => (await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { cookie } })).json<{ sshKeys: string[] }>().sshKeys;
+      const before = await keys();
+      const KEYS = { keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl evil"] };
+      for (const headers of [
+        { cookie, origin: "https://evil.example" },
+        { cookie, origin: "http://portal.test:8081" },
+        { cookie, "sec-fetch-site": "cross-site" },
+        { ...basic("alice", "bcrypt secret"), origin: "https://evil.example" },
+      ]) {
+        const res = await server.app.inject({ method: "PUT", url: "/api/v1/me/ssh-keys", headers, payload: KEYS });
+        assert.equal(res.statusCode, 403, JSON.stringify(headers));
+        assert.match(res.json<{ detail: string }>().detail, /portal/);
+      }
+      const formPost = await server.app.inject({
+        method: "POST",
+        url: "/login",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" },
+        payload: new URLSearchParams({ username: "alice", password: "bcrypt secret" }).toString(),
+      });
+      assert.equal(formPost.statusCode, 403, "a cross-site login form post (login CSRF)");
+      assert.deepEqual(await keys(), before);
+      // The portal's own pages, and programs that say no origin, may.
+      const own = await server.app.inject({ method: "PUT", url: "/api/v1/me/ssh-keys", headers: { cookie, origin: PORTAL, "sec-fetch-site": "same-origin" }, payload: KEYS });
+      assert.equal(own.statusCode, 200, own.body);
+    });
+
+    test("requests without a login never make a session", async () => {
+      const before = await countRows(server, "sessions");
+      for (let i = 0; i < 50; i++) {
+        await server.app.inject({ method: "GET", url: "/" });
+        await server.app.inject({ method: "GET", url: "/login" });
+        await server.app.inject({ method: "GET", url: "/api/v1/me" });
+      }
+      assert.equal(await countRows(server, "sessions"), before);
+      assert.equal((await server.app.inject({ method: "GET", url: "/login" })).headers["set-cookie"], undefined);
+    });
+
+    test("a user taken out of the password file is out at once: their password, sessions and tokens stop working", async () => {
+      htpasswd(file, "-B", "frank", "frank pw");
+      const cookie = cookieOf((await server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "frank", password: "frank pw" } })).headers["set-cookie"]);
+      const token = (await server.app.inject({ method: "POST", url: "/api/v1/tokens", headers: { cookie }, payload: { name: "script" } })).json<{ token: string }>().token;
+      assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+      execFileSync("htpasswd", ["-D", file, "frank"], { stdio: "ignore" });
+      for (const headers of [{ cookie }, basic("frank", "frank pw"), { authorization: `Bearer ${token}` }]) {
+        const res = await server.app.inject({ method: "GET", url: "/api/v1/me", headers });
+        assert.ok(res.statusCode === 401 || res.statusCode === 403, `${Object.keys(headers)[0]}: ${res.statusCode}`);
+      }
+      const left = await server.ctx.db.selectFrom("sessions").select("hash").where("user_name", "=", "frank").execute();
+      assert.deepEqual(left, [], "frank's sessions ended");
+      // Users made on the server machine stand on their own.
+      const own = await server.tokenFor("operator");
+      assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization: `Bearer ${own}` } })).statusCode, 200);
+    });
+
+    test("a login link logs a browser in once, within its 15 minutes", async () => {
+      await ensureUser(server.ctx.db, "gina", false, new Date().toISOString());
+      const secret = await createLoginLink(server.ctx.db, "gina", false, new Date());
+      const first = await server.app.inject({ method: "GET", url: `/auth/link/${secret}` });
+      assert.equal(first.statusCode, 303);
+      assert.equal(first.headers.location, "/");
+      const cookie = cookieOf(first.headers["set-cookie"]);
+      const front = await server.app.inject({ method: "GET", url: "/", headers: { cookie } });
+      assert.match(front.body, /logged in as <strong>gina<\/strong>/);
+      const again = await server.app.inject({ method: "GET", url: `/auth/link/${secret}` });
+      assert.equal(again.statusCode, 410);
+      assert.match(again.body, /used already/);
+      assert.match(again.body, /href="\/login"/);
+      const old = await createLoginLink(server.ctx.db, "gina", false, new Date(Date.now() - 16 * 60_000));
+      const expired = await server.app.inject({ method: "GET", url: `/auth/link/${old}` });
+      assert.equal(expired.statusCode, 410);
+      assert.match(expired.body, /expired/);
+      assert.equal((await server.app.inject({ method: "GET", url: "/auth/link/vgl_forged" })).statusCode, 404);
+    });
+
+    test("every answer carries the security headers", async () => {
+      for (const url of ["/login", "/api/v1/me", "/healthz"]) {
+        const res = await server.app.inject({ method: "GET", url });
+        assert.match(String(res.headers["content-security-policy"]), /frame-ancestors 'none'/, url);
+        assert.equal(res.headers["x-content-type-options"], "nosniff", url);
+        assert.equal(res.headers["referrer-policy"], "same-origin", url);
+      }
+    });
+  });
+}
+
+describe("sessions under HTTPS and the directory", () => {
+  test("under an https publicUrl the cookie is __Host- and Secure", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vgrid-logins-"));
+    const file = join(dir, "users.htpasswd");
+    htpasswd(file, "-B", "alice", "pw");
+    const server = await startTestServer({ publicUrl: "https://vgrid.example.org", auth: { htpasswd: { file } } });
+    try {
+      const res = await server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "alice", password: "pw" } });
+      assert.equal(res.statusCode, 200);
+      const setCookie = String(res.headers["set-cookie"]);
+      assert.match(setCookie, /^__Host-vgrid_session=/);
+      assert.match(setCookie, /Secure/);
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("[auth.allow] is the directory for every mode: a user not in it is out, whatever the credential", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vgrid-logins-"));
+    const file = join(dir, "users.htpasswd");
+    htpasswd(file, "-B", "alice", "pw");
+    htpasswd(file, "-B", "mallory", "pw");
+    const server = await startTestServer({ auth: { htpasswd: { file }, allow: { users: ["alice", "ops"] } } });
+    try {
+      assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic("alice", "pw") })).statusCode, 200);
+      const out = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic("mallory", "pw") });
+      assert.equal(out.statusCode, 403);
+      assert.match(out.json<{ detail: string }>().detail, /\[auth\.allow\]/);
+      const token = await server.tokenFor("mallory");
+      assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization: `Bearer ${token}` } })).statusCode, 403);
+      assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization: `Bearer ${await server.tokenFor("ops")}` } })).statusCode, 200);
+    } finally {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the proxy mode refuses to start without trusted proxies, or with a wildcard", () => {
+    const build = (proxy: unknown) => () => buildServerConfig({ auth: { proxy } }, { file: "server.toml", dir: "/tmp" });
+    assert.throws(build({ header: "X-Remote-User", trustedProxies: [] }), /server\.toml: auth\.proxy\.trustedProxies: is empty/);
+    assert.throws(build({ header: "X-Remote-User" }), /trustedProxies/);
+    for (const wildcard of ["0.0.0.0/0", "::/0", "10.0.0.0/0"]) {
+      assert.throws(build({ trustedProxies: ["127.0.0.1/32", wildcard] }), /auth\.proxy\.trustedProxies\[1\]: .* trusts every address/);
+    }
+    assert.throws(build({ trustedProxies: ["*"] }), /trustedProxies/);
+    assert.throws(build({ trustedProxies: ["300.1.1.1/32"] }), /not an address in CIDR form/);
+  });
+
+  test("a proxy header is believed from a trusted proxy only; from anyone else it is ignored", async () => {
+    const server = await startTestServer({ auth: { proxy: { header: "X-Remote-User", trustedProxies: ["127.0.0.2/32"] } } });
+    try {
+      const trusted = await server.app.inject({ method: "GET", url: "/api/v1/me", remoteAddress: "127.0.0.2", headers: { "x-remote-user": "Jane Doe" } });
+      assert.equal(trusted.statusCode, 200, trusted.body);
+      assert.equal(trusted.json<{ username: string }>().username, "Jane_Doe");
+      const forged = await server.app.inject({ method: "GET", url: "/api/v1/me", remoteAddress: "127.0.0.1", headers: { "x-remote-user": "admin" } });
+      assert.equal(forged.statusCode, 401);
+      for (const bad of ["../../etc/passwd", "a".repeat(300), "rm -rf /;`id`", "\u0000bin"]) {
+        const res = await server.app.inject({ method: "GET", url: "/api/v1/me", remoteAddress: "127.0.0.2", headers: { "x-remote-user": bad } });
+        assert.equal(res.statusCode, 401, JSON.stringify(bad));
+      }
+      const users = await server.ctx.db.selectFrom("users").select("name").execute();
+      assert.deepEqual(users.map((u) => u.name).sort(), ["Jane_Doe", "root-admin"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
