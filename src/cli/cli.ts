@@ -43,6 +43,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "print a new API token for NAME (on the server machine)",
     load: () => import("./commands/token.js"),
   },
+  "login-link": {
+    usage: "vgrid login-link --user NAME [--admin] [--data DIR | --config FILE]",
+    summary: "print a one-time URL that logs a browser in as NAME (on the server machine)",
+    load: () => import("./commands/login-link.js"),
+  },
   "user set": {
     usage: "vgrid user set NAME --admin|--no-admin [--data DIR | --config FILE]",
     summary: "promote a user to admin in the server's store, or end that (on the server machine)",

@@ -68,6 +68,13 @@ export type DeployRequest = Static<typeof DeployRequestSchema>;
 export const ExtendRequestSchema = Type.Object({ hours: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false });
 export type ExtendRequest = Static<typeof ExtendRequestSchema>;
 
+/** `PATCH /vms/{id}` (admin): any expiry, or none (null). */
+export const PatchVmRequestSchema = Type.Object(
+  { expiresAt: Type.Union([Type.String({ format: "date-time", maxLength: 40 }), Type.Null()]) },
+  { additionalProperties: false },
+);
+export type PatchVmRequest = Static<typeof PatchVmRequestSchema>;
+
 /** A page of a list is at most this long; a list's default page. */
 export const MAX_PAGE = 5000;
 export const DEFAULT_PAGE = 500;
@@ -155,6 +162,29 @@ export const HostnameSchema = Type.Object({
   vmId: Nullable(Type.String()),
 });
 export type Hostname = Static<typeof HostnameSchema>;
+
+/** `GET /audit`'s query (admin): each filter exact, newest first. */
+export const AuditQuerySchema = Type.Object(
+  {
+    actor: Type.Optional(Type.String({ maxLength: 128 })),
+    action: Type.Optional(Type.String({ maxLength: 64 })),
+    target: Type.Optional(Type.String({ maxLength: 128 })),
+    ...PageQuery,
+  },
+  { additionalProperties: false },
+);
+export type AuditQuery = Static<typeof AuditQuerySchema>;
+
+/** One row of the audit log: who did what, when, from which address; never a secret. */
+export const AuditEntrySchema = Type.Object({
+  at: Type.String(),
+  actor: Type.String(),
+  action: Type.String({ description: "area.verb: auth.login, vm.deploy, token.create..." }),
+  target: Nullable(Type.String()),
+  ip: Nullable(Type.String()),
+  detail: Nullable(Type.String()),
+});
+export type AuditEntry = Static<typeof AuditEntrySchema>;
 
 /** `{items: [...], next?}`: the shape of every list; `next` is there only when more remain. */
 export function ListOf<T extends TSchema>(item: T) {

@@ -11,6 +11,8 @@ export function dataPaths(dir: string) {
     nodeState: join(dir, "node"),
     /** Where vgrid 0.1 kept the admin's token in clear: removed at start (the token is printed once). */
     oldAdminToken: join(dir, "admin.token"),
+    /** The URL the last `vgrid up` on the directory served, for the links of `vgrid login-link`. */
+    url: join(dir, "url"),
     /** Holds the PID of the `vgrid up` that uses the directory. */
     lock: join(dir, "vgrid.lock"),
   };

@@ -125,6 +125,15 @@ test("the README's first hour works as written: vgrid up's lines as the admin, t
   assert.ok(adminLines.some((l) => l.startsWith("vgrid deploy")), `vgrid up says how to deploy: ${adminLines.join(" | ")}`);
   assert.ok(up.output.includes(join(adminHome, ".ssh", "id_ed25519.pub")), "vgrid up says whose keys the admin's VMs take");
 
+  // The login link vgrid up prints logs a browser in as the admin, once.
+  const link = printed[printed.findIndex((l) => l.startsWith("Log in from a browser as the admin")) + 1]?.trim() ?? "";
+  assert.ok(link.startsWith(`${url}/auth/link/`), up.output);
+  const landed = await fetch(link, { redirect: "manual" });
+  assert.equal(landed.status, 303);
+  const cookie = (landed.headers.get("set-cookie") ?? "").split(";")[0]!;
+  assert.match(await (await fetch(`${url}/`, { headers: { cookie } })).text(), /logged in as <strong>admin<\/strong> \(administrator\)/);
+  assert.equal((await fetch(link, { redirect: "manual" })).status, 410, "a login link works once");
+
   const admin = await type(adminLines, personEnv(adminHome));
   assert.ok(admin.name, `deploy printed the VM's name: ${admin.outputs.join("")}`);
   assert.equal(admin.outputs.at(-1)?.trim(), admin.name.split(".")[0], "vgrid ssh NAME -- hostname answers with the VM's hostname");

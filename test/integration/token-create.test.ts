@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { openSqliteStore, openStore } from "../../src/server/store/db.js";
 import { freshDatabase } from "../support/postgres.js";
+import { useLoginLink } from "../../src/server/store/sessions.js";
 import { userForToken } from "../../src/server/store/users.js";
 import { VGRID, tempDir } from "../support/vgrid.js";
 
@@ -71,6 +72,27 @@ test("token create works on the store a server.toml names, PostgreSQL's too", as
   const db = await openStore({ kind: "postgres", url: pg.url });
   try {
     assert.deepEqual(await userForToken(db, token, new Date().toISOString()), { name: "dora", admin: true, sshKeys: [], maxVms: null, origin: "cli", groups: [] });
+  } finally {
+    await db.destroy();
+  }
+});
+
+test("login-link prints a one-time URL on the portal's address, which logs a browser in once", async () => {
+  const missing = await run(VGRID, ["login-link", "--user", "erin", "--data", dir]).catch((err: { code: number; stderr: string }) => err);
+  assert.ok("code" in missing && missing.code === 1);
+  assert.match(missing.stderr, /no vgrid up has recorded its address/);
+  await writeFile(join(dir, "url"), "http://127.0.0.1:8123\n");
+  const { stdout, stderr } = await run(VGRID, ["login-link", "--user", "Erin Smith", "--data", dir]);
+  const url = stdout.trim().split("\n").at(-1)!;
+  assert.match(url, /^http:\/\/127\.0\.0\.1:8123\/auth\/link\/vgl_[A-Za-z0-9_-]{43}$/);
+  assert.match(stderr, /Erin_Smith.*once, for 15 minutes/);
+  const db = await openSqliteStore(join(dir, "vgrid.db"));
+  try {
+    const secret = url.split("/").at(-1)!;
+    assert.deepEqual(await useLoginLink(db, secret, new Date()), { user: "Erin_Smith" });
+    assert.deepEqual(await useLoginLink(db, secret, new Date()), { refused: "used" });
+    const stored = JSON.stringify(await db.selectFrom("login_links").selectAll().execute());
+    assert.ok(!stored.includes(secret), "only the link's hash is stored");
   } finally {
     await db.destroy();
   }

@@ -2,7 +2,7 @@
 
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer, isIPv4 } from "node:net";
 import { hostname as osHostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -14,6 +14,7 @@ import { buildServerConfig, ServerFileSchema, type ServerConfig } from "../../se
 import { dataPaths, lockDataDir } from "../../server/data-dir.js";
 import { LockBusy } from "../../server/pid-lock.js";
 import { startServer } from "../../server/server.js";
+import { createLoginLink } from "../../server/store/sessions.js";
 import { parseCommand, positiveInteger } from "../args.js";
 import { Failure, UsageError } from "../errors.js";
 import type { CliIo } from "../output.js";
@@ -82,10 +83,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     cleanups.push(() => node.shutdown(!keepVms));
     if ((await Promise.race([node.agent.online().then(() => "online" as const), signalled])) === "online") {
       const admin = await prepareAdmin(server.ctx.db, ADMIN);
+      // Browsers reach the portal at its publicUrl when the config gives one.
+      const portal = config.publicUrl ?? server.url;
+      await writeFile(paths.url, `${portal}\n`, { mode: 0o600 });
+      const link = `${portal}/auth/link/${await createLoginLink(server.ctx.db, ADMIN, true, new Date())}`;
       // The person who ran vgrid up has the private halves: `vgrid ssh` offers them (their HOME's).
       for (const file of admin.keyFiles) await rememberIdentity(await readKeyFile(file)).catch(() => undefined);
       io.err(`vgrid is up: ${server.url} (local node online, up to ${maxVms} VMs, images: ${config.images.map((i) => i.tag).join(", ")})`);
-      io.out(welcome({ url: server.url, dataDir, admin, image: config.images[0]!.tag }));
+      io.out(welcome({ url: server.url, dataDir, admin, image: config.images[0]!.tag, link }));
     }
     const signal = await signalled;
     keepVms = values["keep-vms"];
@@ -102,12 +107,17 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
  * What to type next, as it can be typed: with the checkout's bin on PATH unless it is there, the token
  * of the first start (printed only then), and the admin's keys.
  */
-function welcome(w: { url: string; dataDir: string; admin: AdminWelcome; image: string }): string {
+function welcome(w: { url: string; dataDir: string; admin: AdminWelcome; image: string; link: string }): string {
   const bin = join(repoRoot(), "bin");
   const onPath = (process.env.PATH ?? "").split(":").some((dir) => dir !== "" && resolve(dir) === bin);
   const path = onPath ? "" : `PATH=${bin}:$PATH `;
   const dataFlag = w.dataDir === resolve("vgrid-data") ? "" : ` --data ${w.dataDir}`;
-  const lines = [`VGRID_URL=${w.url}`, "Log in from a shell as the admin with:"];
+  const lines = [
+    `VGRID_URL=${w.url}`,
+    `Log in from a browser as the admin (this link works once, for 15 minutes; vgrid login-link --user ${ADMIN}${dataFlag} makes another):`,
+    `  ${w.link}`,
+    "Log in from a shell as the admin with:",
+  ];
   if (w.admin.token !== null) {
     lines.push(`  export ${path}VGRID_URL=${w.url} VGRID_TOKEN=${w.admin.token}`);
   } else {

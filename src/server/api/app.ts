@@ -14,6 +14,7 @@ import type { ServerContext } from "../context.js";
 import { bearerToken, openAuthenticator } from "../auth/authenticator.js";
 import { portalOrigin } from "../auth/origin.js";
 import { Forbidden, Unauthorized } from "../../core/errors.js";
+import { auditRoutes } from "./routes/audit.js";
 import { authApiRoutes, loginPages } from "./routes/auth.js";
 import { problem, sendProblem, toProblem } from "./problems.js";
 import { catalogRoutes } from "./routes/catalog.js";
@@ -142,6 +143,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
         request.user = caller.user;
       });
       await api.register(authApiRoutes(ctx, auth));
+      await api.register(auditRoutes(ctx));
       await api.register(meRoutes(ctx));
       await api.register(catalogRoutes(ctx));
       await api.register(vmRoutes(ctx));

@@ -4,7 +4,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { DeployRequest, Vm, VmListQuery } from "../../core/api.js";
-import { Conflict, Invalid, NotFound, Unavailable, VgridError } from "../../core/errors.js";
+import { Conflict, Forbidden, Invalid, NotFound, Unavailable, VgridError } from "../../core/errors.js";
 import { isVmId } from "../../core/names.js";
 import { parseSshPublicKeys } from "../../core/ssh-keys.js";
 import type { ImageEntry } from "../../core/image.js";
@@ -176,6 +176,19 @@ export async function extendVm(ctx: ServerContext, actor: Actor, id: string, hou
   }
   return change(ctx, actor, "vm.extend", async (tx, now) => {
     await setExpiry(tx, vm.id, new Date(now.getTime() + hours * 3600_000).toISOString(), now);
+    return { vmId: vm.id };
+  });
+}
+
+/** An administrator sets any expiry, or none: beyond the policy, as API.md allows them. */
+export async function setVmExpiry(ctx: ServerContext, actor: Actor, id: string, expiresAt: string | null): Promise<Vm> {
+  const vm = await visibleVm(ctx.db, actor.user, id);
+  if (!actor.user.admin) throw new Forbidden("only administrators may set an expiry; extend your VM with POST /vms/{id}/extend");
+  if (isFinal(vm.state)) throw new Conflict("wrong-state", `VM ${vm.name} is ${vm.state}; its expiry no longer matters`);
+  const at = expiresAt === null ? null : new Date(expiresAt);
+  if (at !== null && Number.isNaN(at.getTime())) throw new Invalid("expiresAt", `expiresAt '${expiresAt}' is not a time: give an ISO time like 2027-01-31T18:00:00Z, or null`);
+  return change(ctx, actor, "vm.set-expiry", async (tx, now) => {
+    await setExpiry(tx, vm.id, at === null ? null : at.toISOString(), now);
     return { vmId: vm.id };
   });
 }

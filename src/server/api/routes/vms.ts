@@ -1,9 +1,9 @@
 // /api/v1/vms: deploy, list, show, terminate, extend. Only HTTP is mapped here: the VM service does the work.
 
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { DeployRequestSchema, ExtendRequestSchema, ListOf, VmListQuerySchema, VmSchema } from "../../../core/api.js";
+import { DeployRequestSchema, ExtendRequestSchema, ListOf, PatchVmRequestSchema, VmListQuerySchema, VmSchema } from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
-import { deployVm, extendVm, listVisibleVms, showVm, terminateVm } from "../../vms/service.js";
+import { deployVm, extendVm, listVisibleVms, setVmExpiry, showVm, terminateVm } from "../../vms/service.js";
 import { requireActor, requireUser } from "../auth.js";
 import { IdParams, responses } from "../schemas.js";
 
@@ -52,6 +52,20 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => extendVm(ctx, requireActor(request), request.params.id, request.body.hours),
+    );
+
+    app.patch(
+      "/vms/:id",
+      {
+        schema: {
+          tags: ["vms"],
+          summary: "Set any expiry, or none (admin)",
+          params: IdParams,
+          body: PatchVmRequestSchema,
+          response: responses({ 200: VmSchema }),
+        },
+      },
+      async (request) => setVmExpiry(ctx, requireActor(request), request.params.id, request.body.expiresAt),
     );
   };
 }
