@@ -67,6 +67,12 @@ export const PROBLEMS = {
     explanation:
       "The server's database (PostgreSQL, or a SQLite file too busy to write) does not answer right now, so nothing was read or changed; retry in a moment. A deploy answered so may still have been made just before the database went away: list your VMs to see.",
   },
+  "key-repository-unavailable": {
+    status: 503,
+    title: "The lab's key repository did not answer",
+    explanation:
+      "You stored no ssh key, so vgrid asked the lab's key repository ([keys] url in server.toml) for yours, and it could not be asked (down, too slow, a certificate vgrid does not trust, or an answer too large). Add a key with PUT /api/v1/me/ssh-keys (vgrid keys add FILE), or pass sshKeys, or retry later.",
+  },
   "no-node": {
     status: 503,
     title: "No node online",

@@ -56,6 +56,10 @@ export const ServerFileSchema = Type.Object(
     /** What browsers, mails and single sign-on redirects use; the portal's origin. */
     publicUrl: Type.Optional(Type.String({ pattern: "^https?://[^/?#]+/?$" })),
     auth: AuthSchema,
+    /** The seed's key repository (copyuserkey): a user's keys, fetched when they stored none. */
+    keys: Type.Optional(
+      Type.Object({ url: Type.String({ pattern: "^https://[^\\s]+$" }), ca: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
+    ),
     sessions: Type.Object(
       {
         idleMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60, default: 60 }),
@@ -132,6 +136,8 @@ export interface ServerConfig {
   /** The portal's origin and base URL, without a trailing slash; unset: the address it listens on. */
   publicUrl?: string;
   auth: AuthConfig;
+  /** The key repository: `${username}` in the URL is the user's name; `ca` a CA file's absolute path. */
+  keys?: { url: string; ca?: string };
   sessions: { idleMinutes: number; absoluteHours: number };
   listen: { host: string; port: number };
   database: StoreLocation;
@@ -190,6 +196,7 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     source: source.file,
     ...(c.publicUrl === undefined ? {} : { publicUrl: c.publicUrl.replace(/\/$/, "") }),
     auth: authConfig(c.auth, source),
+    ...(c.keys === undefined ? {} : { keys: { url: c.keys.url, ...(c.keys.ca === undefined ? {} : { ca: resolve(source.dir, c.keys.ca) }) } }),
     sessions: c.sessions,
     listen: c.listen,
     // A relative database path is relative to the config file, not to wherever the server was started.

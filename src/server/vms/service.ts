@@ -18,6 +18,7 @@ import { anyHostOnline, bumpDesiredVersion, takeSlot } from "../store/hosts.js";
 import { deployableImages, findDeployableImage } from "../store/images.js";
 import { lockUser, type User } from "../store/users.js";
 import { answerPage, pageOf } from "../pages.js";
+import { fetchRepositoryKeys } from "../users/key-repository.js";
 import type { NewVm, VmRow } from "../store/schema.js";
 import { countHoldingVms, findVm, insertVm, listVms, moveVm, setExpiry, toVm, vmPageKey } from "../store/vms.js";
 
@@ -92,11 +93,13 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
   if (hours > expiry.maxHours) {
     throw new Invalid("hours", `hours ${hours} is more than the policy allows: at most ${expiry.maxHours}`);
   }
-  const sshKeys = request.sshKeys === undefined ? user.sshKeys : parseSshPublicKeys(request.sshKeys);
+  let sshKeys = request.sshKeys === undefined ? user.sshKeys : parseSshPublicKeys(request.sshKeys);
+  // The seed's copyuserkey: a user with no key of their own gets those of the lab's key repository.
+  if (sshKeys.length === 0 && request.sshKeys === undefined && ctx.config.keys) sshKeys = await fetchRepositoryKeys(ctx.config.keys, user.name);
   if (sshKeys.length === 0) {
     throw new Invalid(
       "sshKeys",
-      "you have no ssh key, so nobody could log in to the VM: add one with PUT /api/v1/me/ssh-keys or pass sshKeys",
+      `you have no ssh key${ctx.config.keys ? " (nor has the lab's key repository one for you)" : ""}, so nobody could log in to the VM: add one with PUT /api/v1/me/ssh-keys or pass sshKeys`,
     );
   }
   const size = { memoryMiB, cpus };
