@@ -223,6 +223,37 @@ for (const dialect of DIALECTS) {
       assert.equal((await server.app.inject({ method: "GET", url: "/auth/link/vgl_forged" })).statusCode, 404);
     });
 
+    test("a brute force of one account is stopped with 429 and Retry-After; its owner is back within the minute", async () => {
+      htpasswd(file, "-B", "hana", "the right one");
+      const clock = server.ctx.now;
+      let now = Date.now();
+      server.ctx.now = () => new Date(now);
+      try {
+        for (let i = 0; i < 5; i++) {
+          const res = await server.app.inject({ method: "GET", url: "/api/v1/me", remoteAddress: `10.1.0.${i}`, headers: basic("hana", `guess ${i}`) });
+          assert.equal(res.statusCode, 401);
+        }
+        const limited = await server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "hana", password: "the right one" } });
+        assert.equal(limited.statusCode, 429, "even the right password waits: the guesser cannot tell");
+        assert.equal(limited.json<{ type: string }>().type, "/problems/rate-limited");
+        assert.ok(Number(limited.headers["retry-after"]) > 0 && Number(limited.headers["retry-after"]) <= 60);
+        const form = await server.app.inject({
+          method: "POST",
+          url: "/login",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          payload: new URLSearchParams({ username: "hana", password: "the right one" }).toString(),
+        });
+        assert.equal(form.statusCode, 429);
+        assert.match(form.body, /too many failed logins/);
+        // Another account is not held up.
+        assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic("alice", "bcrypt secret") })).statusCode, 200);
+        now += 61_000;
+        assert.equal((await server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "hana", password: "the right one" } })).statusCode, 200);
+      } finally {
+        server.ctx.now = clock;
+      }
+    });
+
     test("every answer carries the security headers", async () => {
       for (const url of ["/login", "/api/v1/me", "/healthz"]) {
         const res = await server.app.inject({ method: "GET", url });

@@ -12,6 +12,7 @@ import { MAX_WAIT_SECONDS } from "../../core/protocol.js";
 import { vgridVersion } from "../../core/repo.js";
 import type { ServerContext } from "../context.js";
 import { bearerToken, openAuthenticator } from "../auth/authenticator.js";
+import { RateLimited } from "../auth/login-limits.js";
 import { portalOrigin } from "../auth/origin.js";
 import { Forbidden, Unauthorized } from "../../core/errors.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -101,6 +102,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
   });
   app.setErrorHandler((error, request, reply) => {
     const p = toProblem(error as Error, request);
+    if (error instanceof RateLimited) reply.header("retry-after", String(error.retryAfterSeconds));
     if (p.type === "/problems/store-unavailable") request.log.warn({ err: String(error) }, "request failed: the store is unavailable");
     else if (p.status >= 500) request.log.error({ err: error }, "request failed");
     return sendProblem(reply, p);

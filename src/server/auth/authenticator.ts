@@ -15,6 +15,11 @@ import { endSession, endUserSessions, sessionFor } from "../store/sessions.js";
 import { ensureLoginUser, userForToken, type User } from "../store/users.js";
 import { addressList, type AddressList } from "./addresses.js";
 import { openPasswordFile, type PasswordFile } from "./htpasswd.js";
+import { loginLimits, type LoginLimits } from "./login-limits.js";
+
+/** [rateLimit]'s defaults for failed logins (API.md). */
+const LOGIN_FAILURES_PER_USER = 5;
+const LOGIN_FAILURES_PER_ADDRESS = 20;
 
 /** How a caller proved who they are. */
 export type Via = "token" | "session" | "basic" | "proxy";
@@ -33,6 +38,8 @@ export interface Authenticator {
   passwords: PasswordFile | undefined;
   /** The session cookie's name: `__Host-` and Secure under HTTPS. */
   cookie: SessionCookie;
+  /** Failed password logins per account and per address. */
+  limits: LoginLimits;
   /** Whether `user` may use the portal now (the directory); the reason when not. */
   refusal(user: User, via: string): Promise<string | undefined>;
 }
@@ -69,6 +76,7 @@ export async function openAuthenticator(ctx: ServerContext, configFile: string):
   const allowUsers = new Set(auth.allow?.users ?? []);
   const allowGroups = new Set(auth.allow?.groups ?? []);
   const cookie = sessionCookie(ctx.config);
+  const limits = loginLimits(LOGIN_FAILURES_PER_USER, LOGIN_FAILURES_PER_ADDRESS, () => ctx.now().getTime());
 
   const refusal = async (user: User, via: string): Promise<string | undefined> => {
     if (auth.allow && !allowUsers.has(user.name) && !user.groups.some((g) => allowGroups.has(g))) {
@@ -96,6 +104,7 @@ export async function openAuthenticator(ctx: ServerContext, configFile: string):
 
   return {
     passwords,
+    limits,
     cookie,
     refusal,
     async identify(request) {
@@ -126,7 +135,9 @@ export async function openAuthenticator(ctx: ServerContext, configFile: string):
           await failedLogin(request, "(invalid username)", "basic: a username that is not allowed");
           throw new Unauthorized("wrong username or password");
         }
+        limits.check(name, request.ip);
         if (!(await passwords.verify(name, basic.password))) {
+          limits.fail(name, request.ip);
           await failedLogin(request, name, "basic: wrong username or password");
           throw new Unauthorized("wrong username or password");
         }

@@ -10,6 +10,7 @@ import { normalizeUsername } from "../../../core/names.js";
 import type { Authenticator } from "../../auth/authenticator.js";
 import { clearSessionCookie, setSessionCookie } from "../../auth/authenticator.js";
 import { PAGE_STYLE, escapeHtml, page, safeNext } from "../../auth/html.js";
+import { RateLimited } from "../../auth/login-limits.js";
 import type { ServerContext } from "../../context.js";
 import { insertAudit } from "../../store/audit.js";
 import { hashSecret } from "../../store/secrets.js";
@@ -48,7 +49,9 @@ export function logins(ctx: ServerContext, auth: Authenticator) {
       await audit(request, "(invalid username)", "auth.login-failed", "password: a username that is not allowed");
       return "wrong username or password";
     }
+    auth.limits.check(name, request.ip);
     if (!(await auth.passwords.verify(name, password))) {
+      auth.limits.fail(name, request.ip);
       await audit(request, name, "auth.login-failed", "password: wrong username or password");
       return "wrong username or password";
     }
@@ -150,7 +153,14 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
       },
       async (request, reply) => {
         const next = safeNext(request.body.next);
-        const result = await l.passwordLogin(request, request.body.username, request.body.password);
+        let result: User | string;
+        try {
+          result = await l.passwordLogin(request, request.body.username, request.body.password);
+        } catch (err) {
+          if (!(err instanceof RateLimited)) throw err;
+          reply.header("retry-after", String(err.retryAfterSeconds));
+          return html(reply, 429, loginForm(next, err.message));
+        }
         if (typeof result === "string") return html(reply, 401, loginForm(next, result));
         await l.startSession(request, reply, result, "htpasswd");
         return reply.code(303).header("location", next).send();
