@@ -10,6 +10,7 @@ import type { ServerContext } from "./context.js";
 import { Hub } from "./events/hub.js";
 import { nodesOffline } from "./jobs/nodes-offline.js";
 import { PeriodicJobs } from "./jobs/periodic.js";
+import { sessionsExpired } from "./jobs/sessions-expired.js";
 import { lockPidFile } from "./pid-lock.js";
 import { syncCatalog } from "./store/catalog.js";
 import { createMetrics } from "./metrics.js";
@@ -113,7 +114,7 @@ export async function startServer(
     const app = await buildApp(ctx, { loggerInstance: log });
     cleanups.push(() => app.close());
     await app.listen({ host: config.listen.host, port: config.listen.port });
-    const jobs = new PeriodicJobs(ctx, [nodesOffline], periodicIntervalMs(config));
+    const jobs = new PeriodicJobs(ctx, [nodesOffline, sessionsExpired], periodicIntervalMs(config));
     jobs.start();
     cleanups.push(() => jobs.stop());
     const address = app.server.address();

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { buildServerConfig } from "../../src/server/config.js";
+import { sessionsExpired } from "../../src/server/jobs/sessions-expired.js";
 import { createLoginLink } from "../../src/server/store/sessions.js";
 import { ensureUser } from "../../src/server/store/users.js";
 import { DIALECTS, startTestServer, type TestServer } from "../support/server.js";
@@ -249,6 +250,36 @@ for (const dialect of DIALECTS) {
         assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic("alice", "bcrypt secret") })).statusCode, 200);
         now += 61_000;
         assert.equal((await server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "hana", password: "the right one" } })).statusCode, 200);
+      } finally {
+        server.ctx.now = clock;
+      }
+    });
+
+    test("a session ends when idle too long, and at its absolute end however busy; the job removes it", async () => {
+      const clock = server.ctx.now;
+      let now = Date.now();
+      server.ctx.now = () => new Date(now);
+      const login = async () =>
+        cookieOf((await server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "carol", password: "sha secret" } })).headers["set-cookie"]);
+      const me = async (cookie: string) => (await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { cookie } })).statusCode;
+      try {
+        const idle = await login();
+        now += 59 * 60_000;
+        assert.equal(await me(idle), 200, "59 minutes idle: still on");
+        now += 61 * 60_000;
+        assert.equal(await me(idle), 401, "61 minutes after its last use: idle too long");
+        const busy = await login();
+        // Used every 50 minutes: 14 times is 11 h 40 min after the login, still within 12 h.
+        for (let use = 0; use < 14; use++) {
+          now += 50 * 60_000;
+          assert.equal(await me(busy), 200);
+        }
+        now += 21 * 60_000;
+        assert.equal(await me(busy), 401, "12 h 1 min after the login (absoluteHours = 12), however busy");
+        await login();
+        now += 13 * 60 * 60_000;
+        await sessionsExpired.run(server.ctx, new Date(now));
+        assert.equal(await server.ctx.db.selectFrom("sessions").select("hash").where("user_name", "=", "carol").execute().then((r) => r.length), 0);
       } finally {
         server.ctx.now = clock;
       }

@@ -87,10 +87,16 @@ export async function endUserSessions(db: DbOrTx, user: string, via?: string): P
   return Number(result.numDeletedRows);
 }
 
-/** Removes the sessions past their absolute end (a periodic job). */
-export async function dropExpiredSessions(db: DbOrTx, now: Date): Promise<number> {
-  const result = await db.deleteFrom("sessions").where("expires_at", "<=", now.toISOString()).executeTakeFirst();
-  return Number(result.numDeletedRows);
+/** Removes the sessions past their absolute end or idle too long, and the login links past theirs. */
+export async function dropExpiredLogins(db: DbOrTx, now: Date, idleMinutes: number): Promise<number> {
+  const at = now.toISOString();
+  const idleSince = new Date(now.getTime() - idleMinutes * 60_000).toISOString();
+  const sessions = await db
+    .deleteFrom("sessions")
+    .where((eb) => eb.or([eb("expires_at", "<=", at), eb("last_seen_at", "<=", idleSince)]))
+    .executeTakeFirst();
+  const links = await db.deleteFrom("login_links").where("expires_at", "<=", at).executeTakeFirst();
+  return Number(sessions.numDeletedRows) + Number(links.numDeletedRows);
 }
 
 /** How long a login link is good for. */
