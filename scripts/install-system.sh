@@ -3,9 +3,10 @@
 # QEMU and its tools run the VMs; xorriso packs cloud-init seeds; cpio, kmod, xz-utils, zstd and
 # e2fsprogs build the tiny image; OpenSSH's client is what users (and the tests) log in with;
 # PostgreSQL's server is the store of a cluster of replicas (the tests start throwaway ones of it);
-# nginx and Apache's htpasswd are the lab's login in front of vgrid, as the login tests run them.
+# nginx and Apache's htpasswd are the lab's login in front of vgrid, as the login tests run them;
+# Chromium (driven by playwright-core) is the browser of the browser tests.
 set -euo pipefail
-packages=(qemu-system-x86 qemu-utils xorriso cpio kmod xz-utils zstd e2fsprogs openssh-client ca-certificates postgresql nginx-light apache2-utils)
+packages=(qemu-system-x86 qemu-utils xorriso cpio kmod xz-utils zstd e2fsprogs openssh-client ca-certificates postgresql nginx-light apache2-utils chromium fonts-dejavu-core)
 # npm fetches the pinned Node.js and the project's packages; a machine without it gets Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

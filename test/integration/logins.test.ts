@@ -67,9 +67,12 @@ for (const dialect of DIALECTS) {
         assert.equal(wrong.statusCode, 401, `${user} with a wrong password`);
         assert.match(wrong.headers["content-type"] ?? "", /problem\+json/);
       }
-      // A username with a space is the seed's: its user has an underscore.
-      const spaced = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic("erin smith", "spaced") });
-      assert.equal(spaced.statusCode, 401, "the file lists 'erin smith'; the user is erin_smith, whom the file does not list");
+      // A username with a space is the seed's: its user has an underscore, however it is typed.
+      for (const typed of ["erin smith", "erin_smith"]) {
+        const spaced = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic(typed, "spaced") });
+        assert.equal(spaced.statusCode, 200, typed);
+        assert.equal(spaced.json<{ username: string }>().username, "erin_smith");
+      }
     });
 
     test("a 401 asks wget-style scripts for their password, never the portal's own page", async () => {

@@ -8,9 +8,10 @@ import bcrypt from "bcryptjs";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { ConfigError } from "../../core/errors.js";
+import { normalizeUsername } from "../../core/names.js";
 
 export interface PasswordFile {
-  /** Whether `password` is the user's; false for a user the file does not list. */
+  /** Whether `password` is the (normalised) user's; false for a user the file does not list. */
   verify(user: string, password: string): Promise<boolean>;
   /** Whether the file lists the user now. */
   has(user: string): Promise<boolean>;
@@ -63,7 +64,12 @@ export async function openPasswordFile(path: string, configFile: string, key = "
   };
 }
 
-/** `user:hash` lines; blank lines and `#` comments skipped; the first entry of a user wins, as in Apache. */
+/**
+ * `user:hash` lines, keyed by the user vgrid makes of each name (spaces become underscores, as the
+ * seed made REMOTE_USER into a username): `Ada Lovelace` in the file is the user Ada_Lovelace. Blank
+ * lines, `#` comments and names vgrid cannot take are skipped; the first entry of a user wins, as in
+ * Apache.
+ */
 export function parseHtpasswd(text: string): Map<string, string> {
   const entries = new Map<string, string>();
   for (const raw of text.split(/\r?\n/)) {
@@ -71,7 +77,12 @@ export function parseHtpasswd(text: string): Map<string, string> {
     if (line === "" || line.startsWith("#")) continue;
     const colon = line.indexOf(":");
     if (colon <= 0) continue;
-    const user = line.slice(0, colon);
+    let user: string;
+    try {
+      user = normalizeUsername(line.slice(0, colon));
+    } catch {
+      continue;
+    }
     if (!entries.has(user)) entries.set(user, line.slice(colon + 1));
   }
   return entries;

@@ -109,13 +109,13 @@ function html(reply: FastifyReply, status: number, body: string) {
   return reply.code(status).header("content-type", "text/html; charset=utf-8").header("cache-control", "no-store").send(body);
 }
 
-function loginForm(next: string, error?: string): string {
+function loginForm(next: string, error?: string, username = ""): string {
   return page(
     "Log in",
     `<h1>Log in to vgrid</h1>${error === undefined ? "" : `<p class="error" role="alert">${escapeHtml(error)}</p>`}
 <form method="post" action="/login"><input type="hidden" name="next" value="${escapeHtml(next)}">
-<label for="username">Username</label><input id="username" name="username" autocomplete="username" required autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<label for="username">Username</label><input id="username" name="username" autocomplete="username" value="${escapeHtml(username.slice(0, 256))}" required${username === "" ? " autofocus" : ""}>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required${username === "" ? "" : " autofocus"}>
 <button type="submit">Log in</button></form>`,
   );
 }
@@ -133,6 +133,8 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
   return async (app) => {
     // The forms post urlencoded; only these pages take that (the API takes JSON only).
     await app.register(formbody, { bodyLimit: 16 * 1024 });
+    // Browsers ask for it on every page: no icon yet, and no 404 in their console.
+    app.get("/favicon.ico", { schema: { hide: true } }, async (_request, reply) => reply.code(204).header("cache-control", "public, max-age=86400").send());
     app.get("/auth/style.css", { schema: { hide: true } }, async (_request, reply) =>
       reply.header("content-type", "text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(PAGE_STYLE),
     );
@@ -159,9 +161,9 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
         } catch (err) {
           if (!(err instanceof RateLimited)) throw err;
           reply.header("retry-after", String(err.retryAfterSeconds));
-          return html(reply, 429, loginForm(next, err.message));
+          return html(reply, 429, loginForm(next, err.message, request.body.username));
         }
-        if (typeof result === "string") return html(reply, 401, loginForm(next, result));
+        if (typeof result === "string") return html(reply, 401, loginForm(next, result, request.body.username));
         await l.startSession(request, reply, result, "htpasswd");
         return reply.code(303).header("location", next).send();
       },
