@@ -43,6 +43,22 @@ const AuthSchema = Type.Object(
     ),
     /** An Apache password file: HTTP Basic on the API, and the login form. */
     htpasswd: Type.Optional(Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
+    /** OpenID Connect single sign-on: the authorization code flow with PKCE, state and nonce. */
+    oidc: Type.Optional(
+      Type.Object(
+        {
+          issuer: Type.String({ minLength: 1 }),
+          /** The CA of a provider whose certificate is the site's own (a PEM file). */
+          ca: Type.Optional(Type.String({ minLength: 1 })),
+          clientId: Type.String({ minLength: 1 }),
+          clientSecret: Type.String({ minLength: 1 }),
+          usernameClaim: Type.String({ minLength: 1, default: "preferred_username" }),
+          groupsClaim: Type.String({ minLength: 1, default: "groups" }),
+          adminGroups: Type.Array(Type.String(), { default: [] }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Who may use the portal at all (the seed's `Require user ...`): the directory for every mode. */
     allow: Type.Optional(
       Type.Object({ users: Type.Array(Type.String(), { default: [] }), groups: Type.Array(Type.String(), { default: [] }) }, { additionalProperties: false }),
@@ -126,8 +142,20 @@ export interface AuthConfig {
   proxy?: { header: string; trustedProxies: string[] };
   /** The password file's absolute path. */
   htpasswd?: { file: string };
+  /** `ca` is the absolute path of a PEM file. */
+  oidc?: OidcConfig;
   /** Normalised usernames. */
   allow?: { users: string[]; groups: string[] };
+}
+
+export interface OidcConfig {
+  issuer: string;
+  ca?: string;
+  clientId: string;
+  clientSecret: string;
+  usernameClaim: string;
+  groupsClaim: string;
+  adminGroups: string[];
 }
 
 export interface ServerConfig {
@@ -195,7 +223,7 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
   return Object.freeze({
     source: source.file,
     ...(c.publicUrl === undefined ? {} : { publicUrl: c.publicUrl.replace(/\/$/, "") }),
-    auth: authConfig(c.auth, source),
+    auth: authConfig(c.auth, c.publicUrl, source),
     ...(c.keys === undefined ? {} : { keys: { url: c.keys.url, ...(c.keys.ca === undefined ? {} : { ca: resolve(source.dir, c.keys.ca) }) } }),
     sessions: c.sessions,
     listen: c.listen,
@@ -216,7 +244,7 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
 /** The wildcards a proxy list must never hold: they would believe a header from anyone. */
 const EVERY_ADDRESS = new Set(["*", "0.0.0.0/0", "::/0"]);
 
-function authConfig(auth: ServerFile["auth"], source: ConfigSource): AuthConfig {
+function authConfig(auth: ServerFile["auth"], publicUrl: string | undefined, source: ConfigSource): AuthConfig {
   const out: AuthConfig = {};
   if (auth.proxy) {
     const { trustedProxies } = auth.proxy;
@@ -232,6 +260,7 @@ function authConfig(auth: ServerFile["auth"], source: ConfigSource): AuthConfig 
     out.proxy = auth.proxy;
   }
   if (auth.htpasswd) out.htpasswd = { file: resolve(source.dir, auth.htpasswd.file) };
+  if (auth.oidc) out.oidc = oidcConfig(auth.oidc, publicUrl, source);
   if (auth.allow) {
     out.allow = {
       users: auth.allow.users.map((name, i) => {
@@ -245,6 +274,25 @@ function authConfig(auth: ServerFile["auth"], source: ConfigSource): AuthConfig 
     };
   }
   return out;
+}
+
+function oidcConfig(oidc: NonNullable<ServerFile["auth"]["oidc"]>, publicUrl: string | undefined, source: ConfigSource): OidcConfig {
+  // The provider sends the browser back to publicUrl + /auth/oidc/callback: it must be the portal's own.
+  if (publicUrl === undefined) {
+    throw new ConfigError(source.file, "publicUrl", "is required with [auth.oidc]: the single sign-on sends browsers back to publicUrl + /auth/oidc/callback (e.g. \"https://vgrid.example.org\")");
+  }
+  let issuer: URL;
+  try {
+    issuer = new URL(oidc.issuer);
+  } catch {
+    throw new ConfigError(source.file, "auth.oidc.issuer", `'${oidc.issuer}' is not a URL: give the provider's issuer, e.g. "https://sso.example.org"`);
+  }
+  // ID tokens and the code exchange travel on this connection: plain HTTP would let anyone between log in as anyone.
+  if (issuer.protocol !== "https:") {
+    throw new ConfigError(source.file, "auth.oidc.issuer", `'${oidc.issuer}' is not HTTPS: the single sign-on is used over HTTPS only (a provider with the site's own certificate: give its CA as auth.oidc.ca)`);
+  }
+  const { ca, ...rest } = oidc;
+  return { ...rest, ...(ca === undefined ? {} : { ca: resolve(source.dir, ca) }) };
 }
 
 function storeLocation(database: ServerFile["database"], dir: string): StoreLocation {

@@ -15,8 +15,10 @@ import { bearerToken, openAuthenticator } from "../auth/authenticator.js";
 import { RateLimited } from "../auth/login-limits.js";
 import { portalOrigin } from "../auth/origin.js";
 import { Forbidden, Unauthorized } from "../../core/errors.js";
+import { openSingleSignOn } from "../auth/oidc.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authApiRoutes, loginPages } from "./routes/auth.js";
+import { oidcPages } from "./routes/oidc.js";
 import { problem, sendProblem, toProblem } from "./problems.js";
 import { catalogRoutes } from "./routes/catalog.js";
 import { eventRoutes } from "./routes/events.js";
@@ -125,6 +127,10 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
 
   await app.register(healthRoutes(ctx, auth));
   await app.register(loginPages(ctx, auth));
+  const { oidc } = ctx.config.auth;
+  if (oidc && ctx.config.publicUrl !== undefined) {
+    await app.register(oidcPages(ctx, auth, await openSingleSignOn(oidc, ctx.config.publicUrl, ctx.config.source), ctx.config.publicUrl));
+  }
   await app.register(
     async (api) => {
       api.addHook("onRequest", async (request, reply) => {

@@ -65,7 +65,7 @@ export function clearSessionCookie(reply: FastifyReply, cookie: SessionCookie): 
 
 /** The interactive login modes that are on: where the password file is the only one, it is the directory. */
 function interactiveModes(auth: AuthConfig): string[] {
-  return [auth.htpasswd && "htpasswd", auth.proxy && "proxy"].filter((m): m is string => typeof m === "string");
+  return [auth.htpasswd && "htpasswd", auth.proxy && "proxy", auth.oidc && "oidc"].filter((m): m is string => typeof m === "string");
 }
 
 export async function openAuthenticator(ctx: ServerContext, configFile: string): Promise<Authenticator> {

@@ -222,6 +222,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("audit_target").on("audit").columns(["target", "id"]).execute();
     },
   },
+  "2026-12-01T04-server-keys": {
+    // Random keys the server makes once and every replica shares (the single sign-on's login cookie
+    // is sealed with one), so that a login started on one replica can end on another.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("server_keys")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("secret", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -157,6 +157,13 @@ export interface LeaseTable {
   expires_at: string;
 }
 
+/** A random key the server made once, shared by its replicas (base64url). */
+export interface ServerKeyTable {
+  name: string;
+  secret: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UserTable;
   tokens: TokenTable;
@@ -168,6 +175,7 @@ export interface Database {
   leases: LeaseTable;
   sessions: SessionTable;
   login_links: LoginLinkTable;
+  server_keys: ServerKeyTable;
 }
 
 export type UserRow = Selectable<UserTable>;

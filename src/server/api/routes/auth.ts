@@ -1,5 +1,6 @@
 // Logging in and out: the API's POST /auth/login and /auth/logout (htpasswd), and the pages a browser
-// sees: the login form at /login, one-time login links at /auth/link/TOKEN, the front page and logout.
+// sees: the login page at /login (the password form, the single sign-on's link), one-time login links
+// at /auth/link/TOKEN, the front page and logout.
 
 import formbody from "@fastify/formbody";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
@@ -105,22 +106,32 @@ async function logout(auth: Authenticator, l: ReturnType<typeof logins>, request
   clearSessionCookie(reply, auth.cookie);
 }
 
-function html(reply: FastifyReply, status: number, body: string) {
+/** Answers a server-rendered page, never cached (it may say who is logged in). */
+export function htmlPage(reply: FastifyReply, status: number, body: string) {
   return reply.code(status).header("content-type", "text/html; charset=utf-8").header("cache-control", "no-store").send(body);
 }
 
-function loginForm(next: string, error?: string, username = ""): string {
-  return page(
-    "Log in",
-    `<h1>Log in to vgrid</h1>${error === undefined ? "" : `<p class="error" role="alert">${escapeHtml(error)}</p>`}
-<form method="post" action="/login"><input type="hidden" name="next" value="${escapeHtml(next)}">
-<label for="username">Username</label><input id="username" name="username" autocomplete="username" value="${escapeHtml(username.slice(0, 256))}" required${username === "" ? " autofocus" : ""}>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required${username === "" ? "" : " autofocus"}>
-<button type="submit">Log in</button></form>`,
-  );
+/** Which ways of logging in the page offers. */
+interface LoginChoices {
+  passwords: boolean;
+  sso: boolean;
 }
 
-const NO_PASSWORDS = `<h1>Log in to vgrid</h1><p>This server takes no passwords. Log in through your lab's login, or ask an administrator for a login link (<code>vgrid login-link --user NAME</code> on the server).</p>`;
+function loginForm(next: string, choices: LoginChoices, error?: string, username = ""): string {
+  const alert = error === undefined ? "" : `<p class="error" role="alert">${escapeHtml(error)}</p>`;
+  const sso = choices.sso
+    ? `<p><a href="/auth/oidc/login${next === "/" ? "" : `?next=${escapeHtml(encodeURIComponent(next))}`}">Log in with single sign-on</a></p>`
+    : "";
+  const form = choices.passwords
+    ? `${choices.sso ? "<p>Or with your username and password:</p>" : ""}<form method="post" action="/login"><input type="hidden" name="next" value="${escapeHtml(next)}">
+<label for="username">Username</label><input id="username" name="username" autocomplete="username" value="${escapeHtml(username.slice(0, 256))}" required${choices.sso || username !== "" ? "" : " autofocus"}>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required${username === "" ? "" : " autofocus"}>
+<button type="submit">Log in</button></form>`
+    : "";
+  return page("Log in", `<h1>Log in to vgrid</h1>${alert}${sso || form ? `${sso}${form}` : NO_PASSWORDS}`);
+}
+
+const NO_PASSWORDS = `<p>This server takes no passwords. Log in through your lab's login, or ask an administrator for a login link (<code>vgrid login-link --user NAME</code> on the server).</p>`;
 
 const LINK_REFUSED: Record<string, string> = {
   unknown: "This login link is not one this server made. Ask for a new one.",
@@ -130,6 +141,7 @@ const LINK_REFUSED: Record<string, string> = {
 
 export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncTypebox {
   const l = logins(ctx, auth);
+  const choices: LoginChoices = { passwords: auth.passwords !== undefined, sso: ctx.config.auth.oidc !== undefined };
   return async (app) => {
     // The forms post urlencoded; only these pages take that (the API takes JSON only).
     await app.register(formbody, { bodyLimit: 16 * 1024 });
@@ -142,7 +154,7 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
     app.get(
       "/login",
       { schema: { hide: true, querystring: Type.Object({ next: Type.Optional(Type.String()) }) } },
-      async (request, reply) => html(reply, 200, auth.passwords ? loginForm(safeNext(request.query.next)) : page("Log in", NO_PASSWORDS)),
+      async (request, reply) => htmlPage(reply, 200, loginForm(safeNext(request.query.next), choices)),
     );
 
     app.post(
@@ -161,9 +173,9 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
         } catch (err) {
           if (!(err instanceof RateLimited)) throw err;
           reply.header("retry-after", String(err.retryAfterSeconds));
-          return html(reply, 429, loginForm(next, err.message, request.body.username));
+          return htmlPage(reply, 429, loginForm(next, choices, err.message, request.body.username));
         }
-        if (typeof result === "string") return html(reply, 401, loginForm(next, result, request.body.username));
+        if (typeof result === "string") return htmlPage(reply, 401, loginForm(next, choices, result, request.body.username));
         await l.startSession(request, reply, result, "htpasswd");
         return reply.code(303).header("location", next).send();
       },
@@ -174,13 +186,13 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
       const back = `<p><a href="/login">Go to the login page</a></p>`;
       if ("refused" in use) {
         await l.audit(request, "(login link)", "auth.login-failed", `link: ${use.refused}`);
-        return html(reply, use.refused === "unknown" ? 404 : 410, page("Login link", `<h1>Login link refused</h1><p class="error" role="alert">${LINK_REFUSED[use.refused]}</p>${back}`));
+        return htmlPage(reply, use.refused === "unknown" ? 404 : 410, page("Login link", `<h1>Login link refused</h1><p class="error" role="alert">${LINK_REFUSED[use.refused]}</p>${back}`));
       }
       const user = await findUser(ctx.db, use.user);
       const refused = user && (await auth.refusal(user, "link"));
       if (!user || refused !== undefined) {
         await l.audit(request, use.user, "auth.login-failed", "link: not in the directory");
-        return html(reply, 403, page("Login link", `<h1>Login link refused</h1><p class="error" role="alert">${escapeHtml(refused ?? "no such user")}</p>${back}`));
+        return htmlPage(reply, 403, page("Login link", `<h1>Login link refused</h1><p class="error" role="alert">${escapeHtml(refused ?? "no such user")}</p>${back}`));
       }
       await l.startSession(request, reply, user, "link");
       return reply.code(303).header("location", "/").send();
@@ -195,7 +207,7 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
       const caller = await auth.identify(request).catch(() => null);
       if (!caller) return reply.code(303).header("location", "/login").send();
       const who = `${escapeHtml(caller.user.name)}${caller.user.admin ? " (administrator)" : ""}`;
-      return html(
+      return htmlPage(
         reply,
         200,
         page("vgrid", `<h1>vgrid</h1><p>You are logged in as <strong>${who}</strong>.</p><p>The API is described at <a href="/api/docs">/api/docs</a>.</p><form method="post" action="/logout"><button type="submit">Log out</button></form>`),
