@@ -119,7 +119,7 @@ export async function startServer(
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.listen.port;
     const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
-    return { ctx, app, url: `http://${host}:${port}`, close: closeAll };
+    return { ctx, app, url: `${config.tls ? "https" : "http"}://${host}:${port}`, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;
