@@ -53,9 +53,9 @@ async function sign(ca: Ca, stem: string, subject: string, extensions: string): 
   return { cert, key };
 }
 
-/** A server certificate for 127.0.0.1, ::1 and localhost. */
-export function serverCertificate(ca: Ca, stem = "server"): Promise<KeyPair> {
-  return sign(ca, stem, "/CN=localhost", "subjectAltName = IP:127.0.0.1, IP:::1, DNS:localhost\nextendedKeyUsage = serverAuth\n");
+/** A server certificate for `names` (OpenSSL's subjectAltName form), by default 127.0.0.1, ::1 and localhost. */
+export function serverCertificate(ca: Ca, stem = "server", names = "IP:127.0.0.1, IP:::1, DNS:localhost"): Promise<KeyPair> {
+  return sign(ca, stem, "/CN=localhost", `subjectAltName = ${names}\nextendedKeyUsage = serverAuth\n`);
 }
 
 /** A client certificate for `subject`. */
