@@ -17,6 +17,7 @@ import { openStore, requireSqliteDirectory, type Db } from "./store/db.js";
 import { GroupCommit } from "./store/group-commit.js";
 import { findVm } from "./store/vms.js";
 import { PostgresBus } from "./events/bus.js";
+import { httpsOptions } from "./tls.js";
 
 export interface RunningServer {
   ctx: ServerContext;
@@ -98,6 +99,8 @@ export async function startServer(
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   };
   try {
+    // The PEM files are checked before anything is made: a wrong [tls] file leaves no store behind.
+    await httpsOptions(config);
     if (config.database.kind === "sqlite") {
       const file = config.database.file;
       requireSqliteDirectory(file);
