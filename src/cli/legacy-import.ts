@@ -182,7 +182,7 @@ function hostnamePool(common: IniFile): { name: string; extra: string; mac: stri
   });
 }
 
-function nodeConfig(legacy: LegacyConfig, hosts: { name: string; token: string }[], warnings: string[]): Record<string, string> {
+function nodeConfig(legacy: LegacyConfig, hosts: { name: string; token: string }[], warnings: string[]): Record<string, string | boolean> {
   const { common, node } = legacy;
   const serverHost = entry(node, "General", "serverhostname");
   if (!serverHost || !/^[A-Za-z0-9.-]+$/.test(serverHost.value)) {
@@ -199,7 +199,14 @@ function nodeConfig(legacy: LegacyConfig, hosts: { name: string; token: string }
   }
   if (!host) throw new ConfigError(common.file, "[PhysicalHostsPool]", "has no hosts; node.toml needs one: add 'HOSTNAME: MAXVMS'");
 
-  const config: Record<string, string> = { name: host.name, server: `http://${serverHost.value}:${SERVER_PORT}`, token: host.token };
+  const config: Record<string, string | boolean> = { name: host.name, server: `http://${serverHost.value}:${SERVER_PORT}`, token: host.token };
+  // The seed spoke plain HTTP between its machines; vgrid allows that only when told (node.toml insecure).
+  if (!/^(localhost|127\.[0-9.]+)$/i.test(serverHost.value)) {
+    config.insecure = true;
+    warnings.push(
+      `${node.file}: the seed's nodes spoke plain HTTP to the server: node.toml says insecure = true to go on so; serve HTTPS ([tls] in server.toml), then write server = "https://${serverHost.value}:${SERVER_PORT}" (and serverCa) and remove insecure`,
+    );
+  }
   const imageDirectory = entry(node, "General", "imagedirectory");
   if (imageDirectory && imageDirectory.value !== "") config.imageDirectory = imageDirectory.value;
 

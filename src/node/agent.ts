@@ -12,12 +12,15 @@ import { NOT_LOOKED, decide, isSettled, type Action, type VmSituation } from "./
 import { DriverError, detailOf, type Driver } from "./drivers/driver.js";
 import { LivenessProber } from "./liveness-prober.js";
 import { ServerLink } from "./server-link.js";
+import type { ServerTrust } from "./server-trust.js";
 import { SyncLoop } from "./sync-loop.js";
 import { changeReport, newRecord, reachOf, situationOf, type VmRecord } from "./vm-record.js";
 import { WorkQueue } from "./work-queue.js";
 
 export interface AgentOptions {
   serverUrl: string;
+  /** How the server's certificate is checked over HTTPS; the system's CAs unless given. */
+  serverTrust?: ServerTrust;
   nodeName: string;
   token: string;
   driver: Driver;
@@ -68,7 +71,7 @@ export class Agent {
     }
     const clock = opts.clock ?? realClock;
     // This agent's own connections to the server, closed by shutdown (see ServerLink for why).
-    this.link = new ServerLink(opts.serverUrl, opts.token);
+    this.link = new ServerLink(opts.serverUrl, opts.token, opts.serverTrust);
     this.loop = new SyncLoop({
       link: this.link,
       node: { node: opts.nodeName, sshHost: opts.sshHost, facts: opts.facts },

@@ -8,9 +8,12 @@ import type { Accel } from "./drivers/qemu/args.js";
 import { QemuDriver } from "./drivers/qemu/driver.js";
 import { SimDriver } from "./drivers/sim/driver.js";
 import { sshProbeAddress } from "./liveness.js";
+import type { ServerTrust } from "./server-trust.js";
 
 export interface NodeOptions {
   serverUrl: string;
+  /** How the server's certificate is checked over HTTPS (node.toml serverCa); the system's CAs unless given. */
+  serverTrust?: ServerTrust;
   nodeName: string;
   token: string;
   stateDir: string;
@@ -42,6 +45,7 @@ export function hostResources(): { memoryMiB: number; cpus: number } {
 export function startNode(opts: NodeOptions): RunningNode {
   const agent = new Agent({
     serverUrl: opts.serverUrl,
+    ...(opts.serverTrust ? { serverTrust: opts.serverTrust } : {}),
     nodeName: opts.nodeName,
     token: opts.token,
     driver: makeDriver(opts),

@@ -3,6 +3,7 @@
 import type { Agent } from "node:http";
 import { Value } from "typebox/value";
 import { SYNC_PATH, SyncResponseSchema, type SyncRequest, type SyncResponse } from "../core/protocol.js";
+import { explainTlsError, tlsOptions, type ServerTrust } from "./server-trust.js";
 import { RateLimited } from "./sync-loop.js";
 
 /**
@@ -27,9 +28,12 @@ export class ServerLink {
   constructor(
     private readonly serverUrl: string,
     private readonly token: string,
+    private readonly trust: ServerTrust = {},
   ) {
-    this.client = httpClient(new URL(serverUrl));
-    this.pool = new this.client.Agent({ keepAlive: true });
+    const url = new URL(serverUrl);
+    this.client = httpClient(url);
+    // Over HTTPS the server's certificate is checked against serverCa, or the system's CAs.
+    this.pool = new this.client.Agent({ keepAlive: true, ...(url.protocol === "https:" ? tlsOptions(trust) : {}) });
   }
 
   async sync(body: SyncRequest, waitSeconds: number, signal: AbortSignal): Promise<SyncResponse> {
@@ -38,6 +42,8 @@ export class ServerLink {
       authorization: `Bearer ${this.token}`,
       agent: this.pool,
       signal: AbortSignal.any([signal, AbortSignal.timeout((waitSeconds + 15) * 1000)]),
+    }).catch((err: unknown) => {
+      throw explainTlsError(err, this.trust);
     });
     const detail = `server answered ${status}: ${(json as { detail?: string }).detail ?? ""}`;
     if (status === 429) throw new RateLimited(retryAfterMs(retryAfter, Date.now()), detail);

@@ -32,6 +32,9 @@ const HostnameSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A certificate subject's field as OpenSSL names it: CN, O, OU, emailAddress, UID... */
+const SUBJECT_FIELD_PATTERN = "^[A-Za-z][A-Za-z0-9]{0,63}$";
+
 /** A list of addresses in CIDR form. */
 const Cidrs = Type.Array(Type.String({ pattern: "^[0-9a-fA-F:.]+/[0-9]{1,3}$" }));
 
@@ -59,6 +62,18 @@ const AuthSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Client certificates (needs [tls]): checked against `ca`, the username from a subject field. */
+    cert: Type.Optional(
+      Type.Object(
+        {
+          ca: Type.String({ minLength: 1 }),
+          usernameField: Type.String({ pattern: SUBJECT_FIELD_PATTERN, default: "CN" }),
+          /** The seed's SSLRequire: subject field = a value, or a list of values of which any will do. */
+          require: Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]), { default: {} }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Who may use the portal at all (the seed's `Require user ...`): the directory for every mode. */
     allow: Type.Optional(
       Type.Object({ users: Type.Array(Type.String(), { default: [] }), groups: Type.Array(Type.String(), { default: [] }) }, { additionalProperties: false }),
@@ -76,6 +91,8 @@ export const ServerFileSchema = Type.Object(
     keys: Type.Optional(
       Type.Object({ url: Type.String({ pattern: "^https://[^\\s]+$" }), ca: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false }),
     ),
+    /** Serve HTTPS directly: the server's certificate (with its chain) and key, PEM files. */
+    tls: Type.Optional(Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
     sessions: Type.Object(
       {
         idleMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60, default: 60 }),
@@ -144,6 +161,8 @@ export interface AuthConfig {
   htpasswd?: { file: string };
   /** `ca` is the absolute path of a PEM file. */
   oidc?: OidcConfig;
+  /** The CA file's absolute path; `require` with every value as a list. */
+  cert?: { ca: string; usernameField: string; require: Record<string, string[]> };
   /** Normalised usernames. */
   allow?: { users: string[]; groups: string[] };
 }
@@ -166,6 +185,8 @@ export interface ServerConfig {
   auth: AuthConfig;
   /** The key repository: `${username}` in the URL is the user's name; `ca` a CA file's absolute path. */
   keys?: { url: string; ca?: string };
+  /** HTTPS: the absolute paths of the certificate and key files (read and checked by readTlsFiles). */
+  tls?: { cert: string; key: string };
   sessions: { idleMinutes: number; absoluteHours: number };
   listen: { host: string; port: number };
   database: StoreLocation;
@@ -223,8 +244,9 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
   return Object.freeze({
     source: source.file,
     ...(c.publicUrl === undefined ? {} : { publicUrl: c.publicUrl.replace(/\/$/, "") }),
-    auth: authConfig(c.auth, c.publicUrl, source),
+    auth: authConfig(c.auth, c.publicUrl, source, c.tls !== undefined),
     ...(c.keys === undefined ? {} : { keys: { url: c.keys.url, ...(c.keys.ca === undefined ? {} : { ca: resolve(source.dir, c.keys.ca) }) } }),
+    ...(c.tls === undefined ? {} : { tls: { cert: resolve(source.dir, c.tls.cert), key: resolve(source.dir, c.tls.key) } }),
     sessions: c.sessions,
     listen: c.listen,
     // A relative database path is relative to the config file, not to wherever the server was started.
@@ -244,7 +266,7 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
 /** The wildcards a proxy list must never hold: they would believe a header from anyone. */
 const EVERY_ADDRESS = new Set(["*", "0.0.0.0/0", "::/0"]);
 
-function authConfig(auth: ServerFile["auth"], publicUrl: string | undefined, source: ConfigSource): AuthConfig {
+function authConfig(auth: ServerFile["auth"], publicUrl: string | undefined, source: ConfigSource, hasTls: boolean): AuthConfig {
   const out: AuthConfig = {};
   if (auth.proxy) {
     const { trustedProxies } = auth.proxy;
@@ -261,6 +283,18 @@ function authConfig(auth: ServerFile["auth"], publicUrl: string | undefined, sou
   }
   if (auth.htpasswd) out.htpasswd = { file: resolve(source.dir, auth.htpasswd.file) };
   if (auth.oidc) out.oidc = oidcConfig(auth.oidc, publicUrl, source);
+  if (auth.cert) {
+    // A certificate is asked for in the TLS handshake: without vgrid's own HTTPS there is none to ask in.
+    if (!hasTls) throw new ConfigError(source.file, "auth.cert", "needs [tls] (cert and key): client certificates are asked for only over HTTPS served by vgrid");
+    const require: Record<string, string[]> = {};
+    for (const [field, wanted] of Object.entries(auth.cert.require)) {
+      if (!new RegExp(SUBJECT_FIELD_PATTERN).test(field)) {
+        throw new ConfigError(source.file, `auth.cert.require.${field}`, "is not a subject field's name (like O, OU, CN, emailAddress)");
+      }
+      require[field] = typeof wanted === "string" ? [wanted] : [...wanted];
+    }
+    out.cert = { ca: resolve(source.dir, auth.cert.ca), usernameField: auth.cert.usernameField, require };
+  }
   if (auth.allow) {
     out.allow = {
       users: auth.allow.users.map((name, i) => {

@@ -18,6 +18,7 @@ import { openStore, requireSqliteDirectory, type Db } from "./store/db.js";
 import { GroupCommit } from "./store/group-commit.js";
 import { findVm } from "./store/vms.js";
 import { PostgresBus } from "./events/bus.js";
+import { httpsOptions } from "./tls.js";
 
 export interface RunningServer {
   ctx: ServerContext;
@@ -99,6 +100,8 @@ export async function startServer(
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   };
   try {
+    // The PEM files are checked before anything is made: a wrong [tls] file leaves no store behind.
+    await httpsOptions(config);
     if (config.database.kind === "sqlite") {
       const file = config.database.file;
       requireSqliteDirectory(file);
@@ -120,7 +123,7 @@ export async function startServer(
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.listen.port;
     const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
-    return { ctx, app, url: `http://${host}:${port}`, close: closeAll };
+    return { ctx, app, url: `${config.tls ? "https" : "http"}://${host}:${port}`, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

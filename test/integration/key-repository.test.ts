@@ -10,23 +10,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { AddressInfo } from "node:net";
-import { makeCa, makeServerCert, type Pem } from "../support/certs.js";
+import { makeTestCertificates, type TestCertificates } from "../support/test-ca.js";
 import { DIALECTS, KEY, startTestServer, type TestServer } from "../support/server.js";
 
 const OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl repo";
 
 describe("the key repository", () => {
   let dir: string;
-  let ca: Pem;
+  let certs: TestCertificates;
   let repo: Server;
   let base: string;
   const asked: string[] = [];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "vgrid-keys-"));
-    ca = await makeCa(dir);
-    const cert = await makeServerCert(dir, ca);
-    repo = createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+    certs = await makeTestCertificates(dir, "keys CA");
+    repo = createServer({ cert: certs.cert, key: certs.key }, (req, res) => {
       asked.push(req.url ?? "");
       if (req.url === "/alice.pub") return res.end(`# alice's keys\n${OTHER_KEY}\nnot a key at all\n\u001b[2J\n`);
       if (req.url === "/huge.pub") return res.end("x".repeat(200 * 1024));
@@ -45,7 +44,7 @@ describe("the key repository", () => {
     describe(`on ${dialect}`, () => {
       let server: TestServer;
       before(async () => {
-        server = await startTestServer({ keys: { url: `${base}/\${username}.pub`, ca: ca.certFile } }, dialect);
+        server = await startTestServer({ keys: { url: `${base}/\${username}.pub`, ca: certs.caFile } }, dialect);
         await server.bringNodeOnline();
       });
       after(() => server.close());

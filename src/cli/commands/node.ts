@@ -17,6 +17,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const log = pino({ level: process.env.VGRID_LOG ?? "info", base: { node: c.name } }, pino.destination(2));
   const node = startNode({
     serverUrl: c.server,
+    serverTrust: c.trust,
     nodeName: c.name,
     token: c.token,
     stateDir: c.stateDir,

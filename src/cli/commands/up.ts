@@ -1,8 +1,8 @@
 // `vgrid up`: a server and a local node on this machine, on an embedded SQLite store, with zero config.
 
-import { randomBytes } from "node:crypto";
+import { X509Certificate, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, isIPv4 } from "node:net";
 import { hostname as osHostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -10,6 +10,7 @@ import { readImageSidecars, type ImageEntry } from "../../core/image.js";
 import { readToml, validateConfig } from "../../core/toml-config.js";
 import { builtImagesDir, repoRoot } from "../../core/repo.js";
 import { hostResources, startNode } from "../../node/node.js";
+import type { ServerTrust } from "../../node/server-trust.js";
 import { buildServerConfig, ServerFileSchema, type ServerConfig } from "../../server/config.js";
 import { dataPaths, lockDataDir } from "../../server/data-dir.js";
 import { LockBusy } from "../../server/pid-lock.js";
@@ -70,6 +71,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     await rm(paths.oldAdminToken, { force: true });
     const node = startNode({
       serverUrl: server.url,
+      ...(config.tls ? { serverTrust: await ownCertificate(config.tls.cert) } : {}),
       nodeName: LOCAL_HOST,
       token: nodeToken,
       stateDir: paths.nodeState,
@@ -131,6 +133,15 @@ function welcome(w: { url: string; dataDir: string; admin: AdminWelcome; image: 
   if (w.admin.keyFiles.length > 0) lines.push(`The admin's VMs accept the ssh keys of this machine's user: ${w.admin.keyFiles.join(", ")}`);
   lines.push(`Other users: vgrid token create --user NAME${dataFlag}`, `API docs: ${w.url}/api/docs`);
   return lines.join("\n");
+}
+
+/**
+ * Under [tls] the local node trusts exactly the certificate its in-process server serves, whatever
+ * names it carries (a site's certificate is for vgrid.example.org, the node dials 127.0.0.1).
+ */
+async function ownCertificate(file: string): Promise<ServerTrust> {
+  const pem = await readFile(file, "utf8");
+  return { ca: pem, pinnedFingerprint: new X509Certificate(pem).fingerprint256 };
 }
 
 function portTaken(listen: { host: string; port: number }): Failure {

@@ -14,6 +14,7 @@ import type { ServerContext } from "../context.js";
 import { bearerToken, openAuthenticator } from "../auth/authenticator.js";
 import { RateLimited } from "../auth/login-limits.js";
 import { portalOrigin } from "../auth/origin.js";
+import { httpsOptions } from "../tls.js";
 import { Forbidden, Unauthorized } from "../../core/errors.js";
 import { openSingleSignOn } from "../auth/oidc.js";
 import { auditRoutes } from "./routes/audit.js";
@@ -50,9 +51,12 @@ export const HTTP_TIMEOUTS = {
 } as const;
 
 export async function buildApp(ctx: ServerContext, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  // Under [tls] the app is an HTTPS server of its own (and asks for client certificates under [auth.cert]).
+  const https = await httpsOptions(ctx.config);
   const app = Fastify({
     ...HTTP_TIMEOUTS,
     ...options,
+    ...(https ? { https } : {}),
     // Strict bodies: "512" is not a number and unknown fields are errors, never silently dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
     bodyLimit: 256 * 1024,
@@ -72,7 +76,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
   app.decorateRequest("user", null);
   app.decorateRequest("caller", null);
   const auth = await openAuthenticator(ctx, ctx.config.source);
-  const origin = portalOrigin(ctx.config.publicUrl, ctx.config.listen.host, "http");
+  const origin = portalOrigin(ctx.config.publicUrl, ctx.config.listen.host, https ? "https" : "http");
   await app.register(cookie);
   // Security headers on every answer: nothing of vgrid's may be framed, sniffed or leak its URLs.
   await app.register(helmet, {
@@ -87,8 +91,8 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
       },
     },
     referrerPolicy: { policy: "same-origin" },
-    // The portal is served over plain HTTP on loopback by `vgrid up`: HSTS only where TLS is.
-    strictTransportSecurity: false,
+    // The portal is served over plain HTTP on loopback by `vgrid up`: HSTS only where vgrid serves TLS.
+    strictTransportSecurity: https ? { maxAge: 180 * 24 * 3600, includeSubDomains: false } : false,
   });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);

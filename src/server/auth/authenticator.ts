@@ -1,6 +1,7 @@
 // Who is calling, from every credential a request may carry, in the order API.md gives: a bearer
-// token, then the session cookie, then HTTP Basic (htpasswd), then the trusted proxy's header. A
-// wrong token, cookie or password is a 401, never a fall-through to the next; a proxy header from a
+// token, then the session cookie, then HTTP Basic (htpasswd), then the client certificate, then the
+// trusted proxy's header. A wrong token, cookie, password or certificate is a 401, never a
+// fall-through to the next; a proxy header from a
 // peer that is not a trusted proxy is ignored (and logged). Every mode maps to one user by name, and
 // the directory ([auth.allow], or the password file when it is the only login) is asked every time,
 // so that a user taken out of it is out at once.
@@ -14,6 +15,7 @@ import { insertAudit } from "../store/audit.js";
 import { endSession, endUserSessions, sessionFor } from "../store/sessions.js";
 import { ensureLoginUser, userForToken, type User } from "../store/users.js";
 import { addressList, type AddressList } from "./addresses.js";
+import { certificateLogin, presentedCertificate } from "./client-cert.js";
 import { openPasswordFile, type PasswordFile } from "./htpasswd.js";
 import { loginLimits, type LoginLimits } from "./login-limits.js";
 
@@ -22,7 +24,7 @@ const LOGIN_FAILURES_PER_USER = 5;
 const LOGIN_FAILURES_PER_ADDRESS = 20;
 
 /** How a caller proved who they are. */
-export type Via = "token" | "session" | "basic" | "proxy";
+export type Via = "token" | "session" | "basic" | "cert" | "proxy";
 
 export interface Caller {
   user: User;
@@ -50,7 +52,8 @@ export interface SessionCookie {
 }
 
 export function sessionCookie(config: ServerConfig): SessionCookie {
-  const secure = config.publicUrl?.startsWith("https://") ?? false;
+  // HTTPS is where browsers reach the portal: at an https publicUrl, or at vgrid's own [tls].
+  const secure = (config.publicUrl?.startsWith("https://") ?? false) || config.tls !== undefined;
   return { name: secure ? "__Host-vgrid_session" : "vgrid_session", secure };
 }
 
@@ -65,7 +68,7 @@ export function clearSessionCookie(reply: FastifyReply, cookie: SessionCookie): 
 
 /** The interactive login modes that are on: where the password file is the only one, it is the directory. */
 function interactiveModes(auth: AuthConfig): string[] {
-  return [auth.htpasswd && "htpasswd", auth.proxy && "proxy", auth.oidc && "oidc"].filter((m): m is string => typeof m === "string");
+  return [auth.htpasswd && "htpasswd", auth.cert && "cert", auth.proxy && "proxy", auth.oidc && "oidc"].filter((m): m is string => typeof m === "string");
 }
 
 export async function openAuthenticator(ctx: ServerContext, configFile: string): Promise<Authenticator> {
@@ -143,6 +146,19 @@ export async function openAuthenticator(ctx: ServerContext, configFile: string):
         }
         const user = await ensureLoginUser(ctx.db, name, "htpasswd", now.toISOString());
         return admitted(request, { user, via: "basic" }, "basic");
+      }
+      if (auth.cert) {
+        // Presented but refused (unknown CA, expired, a subject `require` does not allow) is a 401
+        // that says why: never a fall-through to the proxy header.
+        const login = certificateLogin(presentedCertificate(request.raw.socket), auth.cert);
+        if (login.kind === "refused") {
+          await failedLogin(request, login.who, `cert: ${login.why}`);
+          throw new Unauthorized(login.why);
+        }
+        if (login.kind === "user") {
+          const user = await ensureLoginUser(ctx.db, login.name, "cert", now.toISOString());
+          return admitted(request, { user, via: "cert" }, "cert");
+        }
       }
       if (auth.proxy && proxies) {
         const raw = request.headers[auth.proxy.header.toLowerCase()];
