@@ -102,7 +102,15 @@ export type VmListQuery = Static<typeof VmListQuerySchema>;
 export const MeSchema = Type.Object({
   username: Type.String(),
   admin: Type.Boolean(),
-  quota: Type.Object({ maxVms: Nullable(Type.Integer()), used: Type.Integer() }),
+  /** null: no limit. What counts is every VM that holds a slot on a host (failed and terminating ones too). */
+  quota: Type.Object({
+    maxVms: Nullable(Type.Integer()),
+    used: Type.Integer(),
+    maxMemoryMiB: Nullable(Type.Integer()),
+    usedMemoryMiB: Type.Integer(),
+    maxCpus: Nullable(Type.Integer()),
+    usedCpus: Type.Integer(),
+  }),
   sshKeys: Type.Array(Type.String()),
 });
 export type Me = Static<typeof MeSchema>;

@@ -37,7 +37,12 @@ export const PROBLEMS = {
     title: "No free hostname in the pool",
     explanation: "Every hostname of the pool is in use; retry after a VM is terminated.",
   },
-  "quota-exceeded": { status: 409, title: "Quota exceeded", explanation: "You reached your VM quota; terminate a VM first." },
+  "quota-exceeded": {
+    status: 409,
+    title: "Quota exceeded",
+    explanation:
+      "The VM would take you beyond your quota of VMs, memory or cpus (GET /api/v1/me shows it and what you use); terminate a VM, ask for a smaller one, or ask an admin for a larger quota.",
+  },
   "wrong-state": {
     status: 409,
     title: "The VM is not in a state that allows this",

@@ -8,15 +8,25 @@ import type { ServerContext } from "../context.js";
 import { insertAudit } from "../store/audit.js";
 import type { DbOrTx } from "../store/db.js";
 import { issueToken, listTokens, revokeToken, saveSshKeys } from "../store/users.js";
-import { countHoldingVms } from "../store/vms.js";
+import { holdingUse } from "../store/vms.js";
 import type { Actor } from "../vms/service.js";
+import { quotaFor } from "./quota.js";
 
 export async function describeMe(ctx: ServerContext, actor: Actor): Promise<Me> {
   const { user } = actor;
+  const quota = quotaFor(ctx.config.quota, user);
+  const used = await holdingUse(ctx.db, user.name);
   return {
     username: user.name,
     admin: user.admin,
-    quota: { maxVms: user.maxVms ?? ctx.config.quota.maxVmsPerUser, used: await countHoldingVms(ctx.db, user.name) },
+    quota: {
+      maxVms: quota.maxVms,
+      used: used.vms,
+      maxMemoryMiB: quota.maxMemoryMiB,
+      usedMemoryMiB: used.memoryMiB,
+      maxCpus: quota.maxCpus,
+      usedCpus: used.cpus,
+    },
     sshKeys: user.sshKeys,
   };
 }
