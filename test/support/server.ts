@@ -27,7 +27,13 @@ export async function testDatabase(dialect: Dialect, dir: string): Promise<{ dat
   return { database: { url: pg.url }, drop: () => pg.drop() };
 }
 
-export const NODE_TOKEN = "node-token-for-tests-0123456789";
+export const NODE_TOKEN = "node-token-for-tests-0123456789abcdef";
+export const SECOND_NODE_TOKEN = "second-node-token-for-tests-0123456789abcdef";
+/** server.toml's hosts for a test of two nodes: h1 (NODE_TOKEN) and h2 (SECOND_NODE_TOKEN). */
+export const TWO_HOSTS = [
+  { name: "h1", maxVms: 5, memoryMiB: 8192, cpus: 8, token: NODE_TOKEN },
+  { name: "h2", maxVms: 5, memoryMiB: 8192, cpus: 8, token: SECOND_NODE_TOKEN },
+];
 /** A well-formed public key, for API tests where no one logs in to the VM. */
 export const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
 

@@ -19,7 +19,7 @@ export interface TokenTable {
   id: string;
   user_name: string;
   name: string;
-  /** sha256 of the secret, hex: the secret itself is never stored. */
+  /** The secret's keyed hash (secrets.ts), hex: the secret itself is never stored. */
   hash: string;
   created_at: string;
   expires_at: string | null;
@@ -48,7 +48,7 @@ export interface HostTable {
   max_vms: number;
   memory_mib: number;
   cpus: number;
-  /** sha256 of the node's token, hex; empty once the host is removed, so that no token matches. */
+  /** The node's token's keyed hash (secrets.ts), hex; empty once the host is removed, so that no token matches. */
   token_hash: string;
   /** Bumped in the same transaction as any change of what should run on the host. */
   desired_version: number;
@@ -128,6 +128,13 @@ export interface LeaseTable {
   expires_at: string;
 }
 
+/** Keys the server keeps in its store, by name: `secrets`, the key of secrets' hashes. */
+export interface StoreKeyTable {
+  name: string;
+  /** Hex. */
+  key: string;
+}
+
 export interface Database {
   users: UserTable;
   tokens: TokenTable;
@@ -137,6 +144,7 @@ export interface Database {
   vms: VmTable;
   audit: AuditTable;
   leases: LeaseTable;
+  store_keys: StoreKeyTable;
 }
 
 export type UserRow = Selectable<UserTable>;

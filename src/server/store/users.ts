@@ -1,4 +1,4 @@
-// Users and their API tokens. Tokens are random secrets shown once and stored as sha256 hashes.
+// Users and their API tokens. Tokens are random secrets shown once and stored as keyed hashes (secrets.ts).
 
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Token } from "../../core/api.js";
@@ -85,7 +85,7 @@ export async function issueToken(
   const id = randomUUID();
   await db
     .insertInto("tokens")
-    .values({ id, user_name: userName, name: tokenName, hash: hashSecret(secret), created_at: now, expires_at: expiresAt })
+    .values({ id, user_name: userName, name: tokenName, hash: await hashSecret(db, secret), created_at: now, expires_at: expiresAt })
     .execute();
   return { id, name: tokenName, secret, createdAt: now, expiresAt };
 }
@@ -96,7 +96,7 @@ export async function userForToken(db: DbOrTx, secret: string, now: string): Pro
     .selectFrom("tokens")
     .innerJoin("users", "users.name", "tokens.user_name")
     .select(["users.name", "users.admin", "users.config_admin", "users.ssh_keys", "users.max_vms", "tokens.expires_at"])
-    .where("tokens.hash", "=", hashSecret(secret))
+    .where("tokens.hash", "=", await hashSecret(db, secret))
     .executeTakeFirst();
   if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
   return toUser(row);

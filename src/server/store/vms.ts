@@ -133,6 +133,12 @@ export async function vmsOnHost(db: DbOrTx, host: string, ids: readonly string[]
     .execute();
 }
 
+/** Where the VMs of `ids` are placed (those the store knows). */
+export async function hostsOfVms(db: DbOrTx, ids: readonly string[]): Promise<Array<{ id: string; host: string }>> {
+  if (ids.length === 0) return [];
+  return db.selectFrom("vms").select(["id", "host"]).where("id", "in", ids).execute();
+}
+
 export type ReportedVmRow = Awaited<ReturnType<typeof vmsOnHost>>[number];
 
 /** What a node's report changes in one VM's row. */
