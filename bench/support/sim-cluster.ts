@@ -33,7 +33,7 @@ export interface Cluster {
 }
 
 export const hostName = (i: number) => `sim${String(i).padStart(5, "0")}`;
-export const secret = (i: number) => `bench-node-secret-${String(i).padStart(12, "0")}`;
+export const secret = (i: number) => `bench-node-secret-${String(i).padStart(16, "0")}`;
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const port = await pickFreePort("127.0.0.1");

@@ -183,6 +183,11 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     const problem = nodeSecretProblem(host.token);
     if (problem) throw new ConfigError(source.file, `hosts[${i}].token`, problem);
   });
+  // A node is known by its secret alone (before its request says which host it is): one secret per host.
+  c.hosts.forEach((host, i) => {
+    const first = c.hosts.findIndex((h) => h.token === host.token);
+    if (first < i) throw new ConfigError(source.file, `hosts[${i}].token`, `is hosts[${first}]'s token too; give each host its own (vgrid config new-node-secret)`);
+  });
   c.images.forEach((image, i) => {
     const problem = imageEntryProblem(image);
     if (problem) throw new ConfigError(source.file, `images[${i}].${problem.key}`, problem.reason);
