@@ -2,7 +2,7 @@
 // latest schema before use. The same queries and migrations serve both.
 
 import SQLite from "better-sqlite3";
-import { existsSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   Kysely,
@@ -105,10 +105,23 @@ export function requireSqliteDirectory(file: string): void {
   }
 }
 
+/**
+ * The store holds users' keys, the audit log and secrets' hashes: readable by the server's user alone.
+ * The file is made 0600 before SQLite opens it, since SQLite gives its -wal and -shm files the mode of
+ * the database's; one left more open by an older vgrid is closed up (its -wal and -shm with it).
+ */
+function makePrivate(file: string): void {
+  closeSync(openSync(file, "a", 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
+  }
+}
+
 export async function openSqliteStore(file: string, options: StoreOptions = {}): Promise<Db> {
   requireSqliteDirectory(file);
   let sqlite: SQLite.Database;
   try {
+    makePrivate(file);
     sqlite = new SQLite(file);
   } catch (err) {
     throw new StoreError(`cannot open the database file ${file}: ${(err as Error).message}`);
