@@ -43,6 +43,11 @@ export const PROBLEMS = {
     explanation:
       "The VM would take you beyond your quota of VMs, memory or cpus (GET /api/v1/me shows it and what you use); terminate a VM, ask for a smaller one, or ask an admin for a larger quota.",
   },
+  "too-many-tokens": {
+    status: 409,
+    title: "Too many API tokens",
+    explanation: "You hold as many API tokens as one user may; revoke one you no longer use (DELETE /api/v1/tokens/ID) first.",
+  },
   "wrong-state": {
     status: 409,
     title: "The VM is not in a state that allows this",
@@ -85,7 +90,7 @@ export const PROBLEMS = {
 } as const satisfies Record<string, ProblemKind>;
 
 export type ProblemSlug = keyof typeof PROBLEMS;
-export type ConflictKind = "no-capacity" | "pool-exhausted" | "quota-exceeded" | "wrong-state";
+export type ConflictKind = "no-capacity" | "pool-exhausted" | "quota-exceeded" | "too-many-tokens" | "wrong-state";
 
 /** The registered kind of `slug`, or undefined: looked up as an own key, so `constructor` is no kind. */
 export function problemKind(slug: string): ProblemKind | undefined {

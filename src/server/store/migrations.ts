@@ -215,6 +215,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("hosts_token_hash").on("hosts").column("token_hash").execute();
     },
   },
+  // A user's tokens in pages, and their count for the cap on tokens.
+  "2026-12-02T01-tokens-by-user": {
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex("tokens_user_created").on("tokens").columns(["user_name", "created_at", "id"]).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
