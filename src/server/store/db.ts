@@ -73,7 +73,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
 
 /** Error codes that say the database is not there (or too busy to write), not that a query is wrong:
  * the network's, PostgreSQL's "shutting down", "cannot connect now" and "too many connections", and
- * SQLite's busy lock outlasting busy_timeout. PostgreSQL's class 08 (connection exception) too. */
+ * SQLite's write lock held by another process longer than the driver waits for it (sqlite-dialect.ts). PostgreSQL's class 08 (connection exception) too. */
 const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300"]);
 /** node-postgres's own words for a connection that broke or never came; these carry no code. */
 const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
@@ -126,11 +126,14 @@ export async function openSqliteStore(file: string, options: StoreOptions = {}):
   } catch (err) {
     throw new StoreError(`cannot open the database file ${file}: ${(err as Error).message}`);
   }
+  // Another process (`vgrid token create` while the server runs) may hold the write lock briefly: at
+  // open, before anything is served, SQLite may wait for it; afterwards it must not, since it would
+  // wait with the event loop stopped: the driver waits instead, yielding (sqlite-dialect.ts).
+  sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
-  // Another process (`vgrid token create` while the server runs) may hold the write lock briefly.
-  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("busy_timeout = 0");
   const db = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(sqlite) }), log: logConfig(options) });
   await migrateToLatest(db);
   return db;
