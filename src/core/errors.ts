@@ -92,9 +92,12 @@ export const PROBLEMS = {
 export type ProblemSlug = keyof typeof PROBLEMS;
 export type ConflictKind = "no-capacity" | "pool-exhausted" | "quota-exceeded" | "too-many-tokens" | "wrong-state";
 
-/** The registered kind of `slug`, or undefined: looked up as an own key, so `constructor` is no kind. */
+/** The kinds by slug in a Map: a slug from a URL is never looked up among an object's properties (`constructor`). */
+const KINDS: ReadonlyMap<string, ProblemKind> = new Map(Object.entries(PROBLEMS));
+
+/** The registered kind of `slug`, or undefined. */
 export function problemKind(slug: string): ProblemKind | undefined {
-  return Object.hasOwn(PROBLEMS, slug) ? PROBLEMS[slug as ProblemSlug] : undefined;
+  return KINDS.get(slug);
 }
 
 /** An expected failure of a registered kind; `message` is the detail a person acts on. */
