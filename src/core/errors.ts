@@ -64,7 +64,7 @@ export const PROBLEMS = {
     status: 429,
     title: "Too many requests",
     explanation:
-      "More requests came with this credential than the server takes in a while; wait the seconds the Retry-After header says, then retry. A vgrid node does so on its own; one that is limited often is syncing in a loop or its token is used elsewhere.",
+      "More requests came with this credential than the server takes in a while (a user's deploys: [rateLimit] in server.toml; a node's syncs; a user's open event streams); wait the seconds the Retry-After header says, then retry. A vgrid node does so on its own; one that is limited often is syncing in a loop or its token is used elsewhere.",
   },
   "shutting-down": {
     status: 503,
