@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
 import type { Vm } from "../../src/core/api.js";
 import type { VmReport } from "../../src/core/protocol.js";
 import { DIALECTS, KEY, NODE_TOKEN, SECOND_NODE_TOKEN, startTestServer, syncBody, TWO_HOSTS, type TestServer } from "../support/server.js";
@@ -16,6 +17,9 @@ for (const dialect of DIALECTS) {
   describe(`on ${dialect}`, () => {
     let server: TestServer;
     let h2Vm: Vm;
+    /** The server's warnings, one JSON line each. */
+    const warnings: Array<{ msg: string; node?: string }> = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string }) });
 
     const sync = (token: string | undefined, payload: unknown, headers: Record<string, string> = {}) =>
       server.app.inject({
@@ -29,7 +33,7 @@ for (const dialect of DIALECTS) {
     });
 
     before(async () => {
-      server = await startTestServer({ hosts: TWO_HOSTS }, dialect);
+      server = await startTestServer({ hosts: TWO_HOSTS }, dialect, log);
       // Only h2 is online: the VM goes there.
       assert.equal((await sync(H2_TOKEN, syncBody("h2"))).statusCode, 200);
       const alice = await server.tokenFor("alice");
@@ -74,6 +78,12 @@ for (const dialect of DIALECTS) {
       assert.match(foreign.json<{ detail: string }>().detail, /placed on another host/);
       assert.deepEqual(await h2VmRow(), before, "h2's VM is untouched");
       assert.equal((await h1Row()).last_seen_at, null, "and the refused sync recorded nothing of h1 either");
+
+      assert.deepEqual(
+        warnings.map((w) => w.msg),
+        ["node h1 tried to sync as h2: refused", "node h1 reported VMs of another host: refused"],
+        "each refusal is in the log",
+      );
 
       // Its own host, with a VM the store does not know (left from another server): served.
       const own = await sync(NODE_TOKEN, syncBody("h1", { reports: [report("00000000-0000-4000-8000-000000000000")] }));

@@ -2,6 +2,7 @@
 // Its one host is brought online through the real node protocol (a sync with the node's token).
 
 import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { SyncRequest } from "../../src/core/protocol.js";
@@ -69,9 +70,9 @@ export interface TestServer {
 
 /**
  * A test server on `dialect` (SQLite unless told); `over` replaces whole top-level keys of its
- * server.toml settings (as a file would set them).
+ * server.toml settings (as a file would set them); `log` hears the server's log (silent unless given).
  */
-export async function startTestServer(over: Record<string, unknown> = {}, dialect: Dialect = "sqlite"): Promise<TestServer> {
+export async function startTestServer(over: Record<string, unknown> = {}, dialect: Dialect = "sqlite", log?: Logger): Promise<TestServer> {
   const dir = await tempDir("api");
   const store = await testDatabase(dialect, dir);
   const config = buildServerConfig(
@@ -88,7 +89,7 @@ export async function startTestServer(over: Record<string, unknown> = {}, dialec
     },
     { file: "test server.toml", dir },
   );
-  const ctx = await openServerContext(config);
+  const ctx = await openServerContext(config, log ? { log } : {});
   const app = await buildApp(ctx, { logger: false });
   const now = () => new Date().toISOString();
   return {
