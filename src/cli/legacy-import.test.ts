@@ -53,7 +53,7 @@ function convert(files: { common?: string; server?: string; node?: string }, nod
     server: parseLegacyIni("server.cfg", files.server ?? SERVER),
     node: parseLegacyIni("node.cfg", files.node ?? NODE),
     nodeName,
-    newToken: () => `token-${String(++tokens).padStart(16, "0")}`,
+    newToken: () => `token-${String(++tokens).padStart(32, "0")}`,
   });
 }
 
@@ -158,7 +158,7 @@ test("an image whose disk a sidecar in the image directory describes keeps how i
     common: parseLegacyIni("common.cfg", COMMON),
     server: parseLegacyIni("server.cfg", SERVER),
     node: parseLegacyIni("node.cfg", node),
-    newToken: () => `token-${String(++tokens).padStart(16, "0")}`,
+    newToken: () => `token-${String(++tokens).padStart(32, "0")}`,
     sidecars: [tiny],
   });
   const { server } = await load(result);

@@ -20,7 +20,7 @@ export function json(value: unknown): string {
 // eslint-disable-next-line no-control-regex
 const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
-/** Text from the server made safe to print: control characters shown as \uXXXX, never sent raw. */
+/** Text from the server made safe to print: control characters shown as \uXXXX, never sent raw (main.ts applies it to every line). */
 export function terminalSafe(text: string): string {
   return text.replace(TERMINAL_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -109,7 +109,15 @@ export type VmListQuery = Static<typeof VmListQuerySchema>;
 export const MeSchema = Type.Object({
   username: Type.String(),
   admin: Type.Boolean(),
-  quota: Type.Object({ maxVms: Nullable(Type.Integer()), used: Type.Integer() }),
+  /** null: no limit. What counts is every VM that holds a slot on a host (failed and terminating ones too). */
+  quota: Type.Object({
+    maxVms: Nullable(Type.Integer()),
+    used: Type.Integer(),
+    maxMemoryMiB: Nullable(Type.Integer()),
+    usedMemoryMiB: Type.Integer(),
+    maxCpus: Nullable(Type.Integer()),
+    usedCpus: Type.Integer(),
+  }),
   sshKeys: Type.Array(Type.String()),
 });
 export type Me = Static<typeof MeSchema>;
@@ -129,8 +137,21 @@ export const TokenSchema = Type.Object({
 });
 export type Token = Static<typeof TokenSchema>;
 
+/** A token lasts this long unless asked otherwise (90 days), and at most this long (10 years); 0 is never. */
+export const DEFAULT_TOKEN_HOURS = 2160;
+export const MAX_TOKEN_HOURS = 87600;
+
 /** `POST /tokens`, and its answer: the only time the secret is shown. */
-export const CreateTokenRequestSchema = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+export const CreateTokenRequestSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    expiresInHours: Type.Optional(
+      Type.Number({ minimum: 0, maximum: MAX_TOKEN_HOURS, description: `hours until it stops working; ${DEFAULT_TOKEN_HOURS} when not given, 0 for never` }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CreateTokenRequest = Static<typeof CreateTokenRequestSchema>;
 export const CreatedTokenSchema = Type.Object({ ...TokenSchema.properties, token: Type.String() });
 export type CreatedToken = Static<typeof CreatedTokenSchema>;
 

@@ -37,7 +37,17 @@ export const PROBLEMS = {
     title: "No free hostname in the pool",
     explanation: "Every hostname of the pool is in use; retry after a VM is terminated.",
   },
-  "quota-exceeded": { status: 409, title: "Quota exceeded", explanation: "You reached your VM quota; terminate a VM first." },
+  "quota-exceeded": {
+    status: 409,
+    title: "Quota exceeded",
+    explanation:
+      "The VM would take you beyond your quota of VMs, memory or cpus (GET /api/v1/me shows it and what you use); terminate a VM, ask for a smaller one, or ask an admin for a larger quota.",
+  },
+  "too-many-tokens": {
+    status: 409,
+    title: "Too many API tokens",
+    explanation: "You hold as many API tokens as one user may; revoke one you no longer use (DELETE /api/v1/tokens/ID) first.",
+  },
   "wrong-state": {
     status: 409,
     title: "The VM is not in a state that allows this",
@@ -54,7 +64,7 @@ export const PROBLEMS = {
     status: 429,
     title: "Too many requests",
     explanation:
-      "More requests came with this credential than the server takes in a while; wait the seconds the Retry-After header says, then retry. A vgrid node does so on its own; one that is limited often is syncing in a loop or its token is used elsewhere.",
+      "More requests came with this credential than the server takes in a while (a user's deploys: [rateLimit] in server.toml; a node's syncs; a user's open event streams); wait the seconds the Retry-After header says, then retry. A vgrid node does so on its own; one that is limited often is syncing in a loop or its token is used elsewhere.",
   },
   "shutting-down": {
     status: 503,
@@ -86,11 +96,14 @@ export const PROBLEMS = {
 } as const satisfies Record<string, ProblemKind>;
 
 export type ProblemSlug = keyof typeof PROBLEMS;
-export type ConflictKind = "no-capacity" | "pool-exhausted" | "quota-exceeded" | "wrong-state";
+export type ConflictKind = "no-capacity" | "pool-exhausted" | "quota-exceeded" | "too-many-tokens" | "wrong-state";
 
-/** The registered kind of `slug`, or undefined: looked up as an own key, so `constructor` is no kind. */
+/** The kinds by slug in a Map: a slug from a URL is never looked up among an object's properties (`constructor`). */
+const KINDS: ReadonlyMap<string, ProblemKind> = new Map(Object.entries(PROBLEMS));
+
+/** The registered kind of `slug`, or undefined. */
 export function problemKind(slug: string): ProblemKind | undefined {
-  return Object.hasOwn(PROBLEMS, slug) ? PROBLEMS[slug as ProblemSlug] : undefined;
+  return KINDS.get(slug);
 }
 
 /** An expected failure of a registered kind; `message` is the detail a person acts on. */

@@ -1,7 +1,8 @@
 // A node's secret: the token a node proves it is a host of the pool with, written in both server.toml
 // and node.toml. One word, long and random: `vgrid config new-node-secret` makes one.
 
-export const MIN_NODE_SECRET_LENGTH = 16;
+/** Long enough that guessing is out of reach: `vgrid config new-node-secret` prints 43 random characters. */
+export const MIN_NODE_SECRET_LENGTH = 32;
 
 export function newNodeSecret(): string {
   // node:crypto is taken when called, not imported: an idle node agent never loads it (3 MB).

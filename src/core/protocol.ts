@@ -38,8 +38,9 @@ export const MAX_DETAIL_LENGTH = 8000;
 /** A guest has a few host keys (ed25519, ecdsa, rsa); an RSA-8192 public key is about 1.4 KB. */
 export const MAX_HOST_KEYS = 8;
 export const MAX_HOST_KEY_LENGTH = 4096;
-/** An IPv4 or IPv6 literal, nothing else. */
-const IP_PATTERN = "^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9a-fA-F:]{2,39})$";
+/** An IPv4 literal (each part 0-255) or an IPv6 one (hex groups between at least two colons), nothing else. */
+const OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+export const IP_PATTERN = `^(${OCTET}(\\.${OCTET}){3}|[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7})$`;
 
 /** What a node reports about one VM it has (or had). */
 export const VmReportSchema = Type.Object(
@@ -85,8 +86,9 @@ export const MAX_REPORTS = 5000;
 /** What the node says of its machine: shown to admins in /hosts beside the configured capacity. */
 export const NodeFactsSchema = Type.Object(
   {
-    memoryMiB: Type.Integer({ minimum: 0 }),
-    cpus: Type.Integer({ minimum: 0 }),
+    // Bounded by what a machine could have, and by PostgreSQL's integer columns.
+    memoryMiB: Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 }),
+    cpus: Type.Integer({ minimum: 0, maximum: 1 << 20 }),
   },
   { additionalProperties: false },
 );
@@ -102,7 +104,7 @@ export const SyncRequestSchema = Type.Object(
   {
     node: Type.String({ pattern: HOST_NAME_PATTERN }),
     /** The desired-state version the node last saw; the server answers at once when it differs. */
-    version: Type.Integer(),
+    version: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
     /** Longest time the server may hold the request open, in seconds. */
     waitSeconds: Type.Integer({ minimum: 0, maximum: MAX_WAIT_SECONDS }),
     /** The address clients use to reach this node's forwarded ports: a host name or an IP literal. */

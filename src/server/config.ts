@@ -82,6 +82,18 @@ const AuthSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** A limit of the quota: a count, or null for none. */
+const Limit = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { default: null });
+
+const UserQuotaSchema = Type.Object(
+  {
+    maxVms: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxMemoryMiB: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxCpus: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
 export const ServerFileSchema = Type.Object(
   {
     /** What browsers, mails and single sign-on redirects use; the portal's origin. */
@@ -123,7 +135,34 @@ export const ServerFileSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     quota: Type.Object(
-      { maxVmsPerUser: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { default: null }) },
+      {
+        maxVmsPerUser: Limit,
+        maxMemoryMiBPerUser: Limit,
+        maxCpusPerUser: Limit,
+        /** `[quota.users.NAME]`: one user's own limits, over the defaults above. */
+        users: Type.Record(Type.String(), UserQuotaSchema, { default: {} }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    rateLimit: Type.Object(
+      {
+        /** Deploys (POST /vms) one user may ask for in a minute; 0 turns the limit off. */
+        deploysPerUserPerMinute: Type.Integer({ minimum: 0, default: 60 }),
+        /** Failed logins of one username, and from one address, in a minute; 0 turns each off. */
+        loginFailuresPerUserPerMinute: Type.Integer({ minimum: 0, default: 5 }),
+        loginFailuresPerAddressPerMinute: Type.Integer({ minimum: 0, default: 20 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    events: Type.Object(
+      {
+        /** How often an open event stream checks again that its credential still holds. */
+        recheckSeconds: Type.Number({ exclusiveMinimum: 0, default: 30 }),
+        /** Open event streams per user; one more is a 429. */
+        maxStreamsPerUser: Type.Integer({ minimum: 1, default: 10 }),
+        /** How long one stream lasts before the server ends it (the browser reconnects on its own). */
+        lifetimeSeconds: Type.Number({ exclusiveMinimum: 0, default: 3600 }),
+      },
       { additionalProperties: false, default: {} },
     ),
     nodeOfflineAfterSeconds: Type.Integer({ minimum: 30, default: 60 }),
@@ -149,6 +188,16 @@ export const ServerFileSchema = Type.Object(
 );
 /** server.toml as written, its defaults filled in. */
 export type ServerFile = Static<typeof ServerFileSchema>;
+
+/** The quota's defaults and, by normalised username, each listed user's own limits over them. */
+export interface QuotaConfig {
+  maxVmsPerUser: number | null;
+  maxMemoryMiBPerUser: number | null;
+  maxCpusPerUser: number | null;
+  users: ReadonlyMap<string, UserQuota>;
+}
+
+export type UserQuota = Static<typeof UserQuotaSchema>;
 
 export type HostConfig = Static<typeof HostSchema>;
 export type HostnameConfig = Static<typeof HostnameSchema>;
@@ -193,7 +242,9 @@ export interface ServerConfig {
   /** Overcommit ratios: schedulable memory and cpus are the host's own times these. */
   overcommit: { memory: number; cpus: number };
   expiry: { defaultHours: number; maxHours: number };
-  quota: { maxVmsPerUser: number | null };
+  quota: QuotaConfig;
+  rateLimit: { deploysPerUserPerMinute: number; loginFailuresPerUserPerMinute: number; loginFailuresPerAddressPerMinute: number };
+  events: { recheckSeconds: number; maxStreamsPerUser: number; lifetimeSeconds: number };
   /** Seconds without a sync after which a node counts as offline. */
   nodeOfflineAfterSeconds: number;
   metrics: { allow: string[] };
@@ -232,6 +283,11 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     const problem = nodeSecretProblem(host.token);
     if (problem) throw new ConfigError(source.file, `hosts[${i}].token`, problem);
   });
+  // A node is known by its secret alone (before its request says which host it is): one secret per host.
+  c.hosts.forEach((host, i) => {
+    const first = c.hosts.findIndex((h) => h.token === host.token);
+    if (first < i) throw new ConfigError(source.file, `hosts[${i}].token`, `is hosts[${first}]'s token too; give each host its own (vgrid config new-node-secret)`);
+  });
   c.images.forEach((image, i) => {
     const problem = imageEntryProblem(image);
     if (problem) throw new ConfigError(source.file, `images[${i}].${problem.key}`, problem.reason);
@@ -253,7 +309,9 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     database: storeLocation(c.database, source.dir),
     overcommit: c.overcommit,
     expiry: c.expiry,
-    quota: c.quota,
+    quota: { ...c.quota, users: quotaUsers(source.file, c.quota.users) },
+    rateLimit: c.rateLimit,
+    events: c.events,
     nodeOfflineAfterSeconds: c.nodeOfflineAfterSeconds,
     metrics: c.metrics,
     admins,
@@ -327,6 +385,22 @@ function oidcConfig(oidc: NonNullable<ServerFile["auth"]["oidc"]>, publicUrl: st
   }
   const { ca, ...rest } = oidc;
   return { ...rest, ...(ca === undefined ? {} : { ca: resolve(source.dir, ca) }) };
+}
+
+/** `[quota.users.NAME]` by normalised name ("Jane Doe" is Jane_Doe, as everywhere); a Map, so that no name is a property. */
+function quotaUsers(file: string, users: ServerFile["quota"]["users"]): QuotaConfig["users"] {
+  const byName = new Map<string, UserQuota>();
+  for (const [given, limits] of Object.entries(users)) {
+    let name: string;
+    try {
+      name = normalizeUsername(given);
+    } catch (err) {
+      throw new ConfigError(file, `quota.users.${given}`, (err as Error).message);
+    }
+    if (byName.has(name)) throw new ConfigError(file, `quota.users.${given}`, `user '${name}' is given twice; give each user one table`);
+    byName.set(name, limits);
+  }
+  return byName;
 }
 
 function storeLocation(database: ServerFile["database"], dir: string): StoreLocation {

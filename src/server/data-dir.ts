@@ -1,5 +1,6 @@
 // The files of a `vgrid up` data directory, each named once, and the lock that keeps it to one process.
 
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { lockPidFile } from "./pid-lock.js";
 
@@ -16,6 +17,16 @@ export function dataPaths(dir: string) {
     /** Holds the PID of the `vgrid up` that uses the directory. */
     lock: join(dir, "vgrid.lock"),
   };
+}
+
+/**
+ * Makes the data directory (and its node's) readable by this user alone: it holds the store and the VMs'
+ * disks. One an older vgrid made 0755 is closed up too.
+ */
+export async function makeDataDir(dir: string): Promise<void> {
+  const paths = dataPaths(dir);
+  await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
 }
 
 /**

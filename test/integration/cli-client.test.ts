@@ -17,6 +17,11 @@ const repoRoot = path.resolve(import.meta.dirname, "../../..");
 const vgrid = path.join(repoRoot, "bin", "vgrid");
 const TOKEN = "test-token-123";
 const RUNNING_ID = "11111111-1111-4111-8111-111111111111";
+/** A VM whose node reported an error carrying terminal escapes: clear the screen, set the title. */
+const HOSTILE_ID = "33333333-3333-4333-8333-333333333333";
+const HOSTILE_ERROR = "disk full\u001b[2J\u001b]0;pwned\u0007";
+/** An id the server answers with a problem whose detail carries an escape. */
+const HOSTILE_MISSING = "44444444-4444-4444-8444-444444444444";
 
 let server: Server;
 let url: string;
@@ -67,6 +72,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   if (req.headers.authorization !== `Bearer ${TOKEN}`) return problem(res, 401, "unauthorized", "log in first");
   const vmPath = /^\/api\/v1\/vms\/([^/?]+)(\/extend)?$/.exec(path);
   const vm = vmPath ? vms.get(vmPath[1]!) : undefined;
+  if (vmPath?.[1] === HOSTILE_MISSING) return problem(res, 404, "not-found", "no such VM\u001b[2J, not yours");
   if (vmPath && !vm) return problem(res, 404, "not-found", `VM '${vmPath[1]}' does not exist or is not yours; see \`vgrid ls\``);
   if (req.method === "GET" && path === "/api/v1/images") return send(res, 200, { items: [TINY] });
   if (req.method === "GET" && /^\/api\/v1\/vms(\?|$)/.test(path)) {
@@ -199,6 +205,24 @@ test("show prints the VM's fields and how to connect", async () => {
   assert.match(stdout, /^state\s+running$/m);
   assert.match(stdout, /^ssh\s+vgrid ssh vm-001\s+\(or: ssh -p 2299 root@127\.0\.0\.1\)$/m);
   assert.match(stdout, /^host keys\s+SHA256:\+DiY3wvvV6TuJJhbpZisF\/zLDA0zPMSvHdkr4UvCOqU \(ssh-ed25519\)$/m);
+});
+
+test("show, ls and errors print what the server sent with its control characters escaped, never raw", async (t) => {
+  vms.set(HOSTILE_ID, makeVm(HOSTILE_ID, { name: "vm-666\u001b[31m", state: "failed", error: HOSTILE_ERROR }));
+  t.after(() => vms.delete(HOSTILE_ID));
+  const shown = await runVgrid(["show", HOSTILE_ID]);
+  assert.equal(shown.status, 0);
+  assert.match(shown.stdout, /^error\s+disk full\\u001b\[2J\\u001b\]0;pwned\\u0007$/m);
+  const listed = await runVgrid(["ls"]);
+  assert.equal(listed.status, 0);
+  assert.match(listed.stdout, /vm-666\\u001b\[31m/);
+  const missing = await runVgrid(["show", HOSTILE_MISSING]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /no such VM\\u001b\[2J, not yours/);
+  for (const out of [shown.stdout, listed.stdout, missing.stderr]) {
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(out, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, `no raw control character in: ${JSON.stringify(out)}`);
+  }
 });
 
 test("images --json prints the catalog as a JSON array", async () => {

@@ -18,8 +18,8 @@ import { DIALECTS, KEY, TINY_IMAGE, testDatabase } from "../support/server.js";
 import { VGRID, tempDir } from "../support/vgrid.js";
 
 const run = promisify(execFile);
-const HV1 = "hv1-secret-0123456789abcdef";
-const HV2 = "hv2-secret-0123456789abcdef";
+const HV1 = "hv1-secret-0123456789abcdef0123456789";
+const HV2 = "hv2-secret-0123456789abcdef0123456789";
 
 let dir: string;
 before(async () => {
@@ -90,7 +90,7 @@ for (const dialect of DIALECTS) {
 
       // The removed host: its secret no longer opens the node protocol; its VMs stay, on it.
       const refused = await second.sync("hv2", HV2);
-      assert.equal(refused.status, 403, "a removed host's node is refused");
+      assert.equal(refused.status, 401, "a removed host's node is refused: its secret is no host's now");
       const hosts = (await second.call<{ items: Host[] }>(alice, "GET", "/hosts")).body.items;
       const hv2 = hosts.find((h) => h.name === "hv2");
       assert.deepEqual([hv2?.removed, hv2?.online, hv2?.vms], [true, false, 1], "the removed host is shown as removed, with its VM");

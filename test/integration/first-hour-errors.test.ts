@@ -77,7 +77,7 @@ const rows: Row[] = [
     why: "a node secret that is too short",
     files: { "short.toml": `[[hosts]]\nname = "hv1"\nmaxVms = 1\nmemoryMiB = 1024\ncpus = 1\ntoken = "short"\n` },
     args: () => ["server", "--config", join(dir, "short.toml")],
-    words: ["hosts[0].token: is shorter than 16 characters"],
+    words: ["hosts[0].token: is shorter than 32 characters"],
   },
   {
     why: "an unknown key",

@@ -1,161 +1,121 @@
-// A node believes only its server: plain HTTP to another machine is refused unless node.toml says
-// insecure = true; over HTTPS the server's certificate must be signed by serverCa (or a CA of the
-// system), or the node never syncs and says why. `vgrid up --config` with [tls] needs nothing more.
-// Real processes: `vgrid server` with [tls], `vgrid node` with the sim driver, certificates by openssl.
+// A node speaks only for itself, and only once its secret is checked: before its body is even read,
+// a request without a host's secret is a 401; a host's secret cannot sync as another host, nor report
+// the VMs placed on another; every value a node reports is bounded. Over the real HTTP stack, on
+// SQLite and on PostgreSQL; each refusal leaves the store as it was.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
-import { get } from "node:https";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { pickFreePort } from "../../src/node/drivers/qemu/ports.js";
-import { makeCa, serverCertificate, type Ca } from "../support/certs.js";
-import { Hopeless, eventually } from "../support/processes.js";
-import { KEY } from "../support/server.js";
-import { VGRID, cleanUp, startVgrid, tempDir, type VgridProcess } from "../support/vgrid.js";
+import { pino } from "pino";
+import type { Vm } from "../../src/core/api.js";
+import type { VmReport } from "../../src/core/protocol.js";
+import { DIALECTS, KEY, NODE_TOKEN, SECOND_NODE_TOKEN, startTestServer, syncBody, TWO_HOSTS, type TestServer } from "../support/server.js";
 
-const run = promisify(execFile);
-const SECRET = "node-trust-test-secret-0123456789abcdef";
+const H2_TOKEN = SECOND_NODE_TOKEN;
+const SYNC = "/api/v1/nodes/sync";
 
-/** `vgrid ARGS` to its end: status and output. */
-async function vgrid(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(VGRID, args, { env: { ...process.env, ...env }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+for (const dialect of DIALECTS) {
+  describe(`on ${dialect}`, () => {
+    let server: TestServer;
+    let h2Vm: Vm;
+    /** The server's warnings, one JSON line each. */
+    const warnings: Array<{ msg: string; node?: string }> = [];
+    const log = pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line) as { msg: string }) });
 
-/** GET `url` over HTTPS, trusting `ca`: its status and JSON body. */
-async function fetchJson(url: string, ca: string, token?: string): Promise<{ status: number; json: unknown }> {
-  const pem = await readFile(ca);
-  const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
-  return new Promise((resolve, reject) =>
-    get(url, { ca: pem, agent: false, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8") || "null") as unknown }));
-    }).on("error", reject),
-  );
-}
-
-/** Starts `vgrid node` on `config` and waits until its output says `words`. */
-async function startNodeUntil(config: string, words: RegExp, procs: VgridProcess[]): Promise<VgridProcess> {
-  const node = startVgrid(["node", "--config", config]);
-  procs.push(node);
-  await eventually(`the node's log to say ${words}`, 30_000, async () => {
-    if (!node.running) throw new Hopeless(node.output);
-    return words.test(node.output) ? true : undefined;
-  }, 100);
-  return node;
-}
-
-function nodeToml(server: string, extra = ""): string {
-  return `name = "sim1"\nserver = "${server}"\ntoken = "${SECRET}"\nstateDir = "state"\ndriver = "sim"\nsimBootSeconds = 0.2\n${extra}`;
-}
-
-describe("trusted nodes", () => {
-  let dir: string;
-  let site: Ca;
-  let foreign: Ca;
-  const procs: VgridProcess[] = [];
-
-  before(async () => {
-    dir = await tempDir("node-trust");
-    site = await makeCa(dir, "site-ca");
-    foreign = await makeCa(dir, "foreign-ca");
-    await serverCertificate(site);
-  });
-  after(async () => {
-    for (const proc of procs) await proc.stop("SIGTERM");
-    await cleanUp(undefined, dir);
-  });
-
-  test("a node whose server is plain HTTP to another machine refuses to start, naming insecure", async () => {
-    await writeFile(join(dir, "plain.toml"), nodeToml("http://10.0.0.1:8080"));
-    const refused = await vgrid(["node", "--config", join(dir, "plain.toml")]);
-    assert.equal(refused.code, 1, refused.stderr);
-    assert.match(refused.stderr, /plain\.toml: server: 'http:\/\/10\.0\.0\.1:8080' is plain HTTP to another machine/);
-    assert.match(refused.stderr, /insecure = true/);
-    assert.equal(refused.stderr.trim().split("\n").length, 1, "one line on stderr");
-
-    // The operator who says so is believed (the node then polls, in vain here: nothing listens there).
-    await writeFile(join(dir, "insecure.toml"), nodeToml("http://10.0.0.1:8080", "insecure = true\n"));
-    const node = await startNodeUntil(join(dir, "insecure.toml"), /polling http:\/\/10\.0\.0\.1:8080/, procs);
-    await node.stop("SIGTERM");
-  });
-
-  describe("against a server that serves HTTPS", () => {
-    let port: number;
-    let url: string;
-    let server: VgridProcess;
+    const sync = (token: string | undefined, payload: unknown, headers: Record<string, string> = {}) =>
+      server.app.inject({
+        method: "POST",
+        url: SYNC,
+        headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), "content-type": "application/json", ...headers },
+        payload: typeof payload === "string" ? payload : JSON.stringify(payload),
+      });
+    const report = (id: string, over: Partial<VmReport> = {}): VmReport => ({
+      id, state: "running", responding: true, sshPort: 2222, ip: null, error: null, detail: null, ...over,
+    });
 
     before(async () => {
-      port = await pickFreePort("127.0.0.1");
-      url = `https://127.0.0.1:${port}`;
-      await writeFile(
-        join(dir, "server.toml"),
-        `admins = ["sam"]\n[listen]\nport = ${port}\n[tls]\ncert = "server.pem"\nkey = "server.key"\n[hostnames]\ncount = 5\n` +
-          `[[hosts]]\nname = "sim1"\nmaxVms = 5\nmemoryMiB = 4096\ncpus = 4\ntoken = "${SECRET}"\n[[images]]\ntag = "tiny"\nname = "Tiny"\ndisk = "tiny.qcow2"\n`,
-      );
-      server = startVgrid(["server", "--config", join(dir, "server.toml")]);
-      procs.push(server);
-      await eventually("the server to answer over HTTPS", 30_000, async () => {
-        if (!server.running) throw new Hopeless(server.output);
-        return (await fetchJson(`${url}/healthz`, site.cert).catch(() => undefined))?.status === 200 ? true : undefined;
-      }, 100);
-      assert.match(server.output, new RegExp(`vgrid server listening on ${url}`), "the URL printed is https://");
+      server = await startTestServer({ hosts: TWO_HOSTS }, dialect, log);
+      // Only h2 is online: the VM goes there.
+      assert.equal((await sync(H2_TOKEN, syncBody("h2"))).statusCode, 200);
+      const alice = await server.tokenFor("alice");
+      const res = await server.app.inject({ method: "POST", url: "/api/v1/vms", headers: { authorization: `Bearer ${alice}` }, payload: { image: "tiny", sshKeys: [KEY] } });
+      assert.equal(res.statusCode, 201, res.body);
+      h2Vm = res.json<Vm>();
+      assert.equal(h2Vm.host, "h2");
     });
 
-    test("a node whose serverCa is another CA's never syncs, and its log says why", async () => {
-      for (const [name, extra, words] of [
-        ["wrong-ca.toml", `serverCa = "${foreign.cert}"\n`, /the server's certificate is not trusted: .*signed by the CA of serverCa \(.*foreign-ca\.pem\)/],
-        ["system-ca.toml", "", /the server's certificate is not trusted: .*set serverCa in node\.toml/],
-      ] as const) {
-        await writeFile(join(dir, name), nodeToml(url, extra));
-        const node = await startNodeUntil(join(dir, name), words, procs);
-        await node.stop("SIGTERM");
-        assert.ok(!node.output.includes("connected to the server"), `${name}: ${node.output}`);
+    after(async () => server.close());
+
+    const h1Row = () => server.ctx.db.selectFrom("hosts").select(["last_seen_at", "ssh_host"]).where("name", "=", "h1").executeTakeFirstOrThrow();
+    const h2VmRow = () => server.ctx.db.selectFrom("vms").select(["state", "ssh_port"]).where("id", "=", h2Vm.id).executeTakeFirstOrThrow();
+
+    test("without a host's secret a sync is a 401 before its body is read: broken, oversized or from a user", async () => {
+      const user = await server.tokenFor("mallory");
+      const rows: Array<{ why: string; token: string | undefined; payload: string; words: string }> = [
+        { why: "no credentials, broken JSON", token: undefined, payload: '{"node": "h1",', words: "no credentials" },
+        { why: "an unknown secret, broken JSON", token: "not-a-node-secret-at-all-0123456789", payload: '{"node": "h1",', words: "no host's" },
+        { why: "an unknown secret, a body over the limit", token: "not-a-node-secret-at-all-0123456789", payload: JSON.stringify({ pad: "x".repeat(400_000) }), words: "no host's" },
+        { why: "a user's token", token: user, payload: JSON.stringify(syncBody("h1")), words: "no host's" },
+      ];
+      for (const row of rows) {
+        const res = await sync(row.token, row.payload);
+        assert.equal(res.statusCode, 401, `${row.why}: ${res.body}`);
+        assert.equal(res.json<{ type: string }>().type, "/problems/unauthorized", row.why);
+        assert.match(res.json<{ detail: string }>().detail, new RegExp(row.words), row.why);
       }
-      const token = (await vgrid(["token", "create", "--user", "sam", "--admin", "--config", join(dir, "server.toml")])).stdout.trim().split("\n").at(-1)!;
-      const hosts = await fetchJson(`${url}/api/v1/hosts`, site.cert, token);
-      assert.equal(hosts.status, 200, JSON.stringify(hosts.json));
-      const sim1 = (hosts.json as { items: Array<{ name: string; online: boolean; lastSeenAt?: string | null }> }).items.find((h) => h.name === "sim1");
-      assert.equal(sim1?.online, false, `the server never heard from the node: ${JSON.stringify(sim1)}`);
+      assert.equal((await h1Row()).last_seen_at, null, "h1 was never seen");
     });
 
-    test("a node with serverCa = the site's CA syncs over HTTPS, and a deploy runs on it", async () => {
-      await writeFile(join(dir, "good.toml"), nodeToml(url, `serverCa = "site-ca.pem"\n`));
-      const node = await startNodeUntil(join(dir, "good.toml"), /connected to the server/, procs);
-      const keyFile = join(dir, "key.pub");
-      await writeFile(keyFile, `${KEY}\n`);
-      const token = (await vgrid(["token", "create", "--user", "sam", "--config", join(dir, "server.toml")])).stdout.trim().split("\n").at(-1)!;
-      // The CLI over HTTPS with the site's CA, as a user of a site CA would run it.
-      const deployed = await vgrid(["deploy", "tiny", "--ssh-key", keyFile, "--wait", "--json"], { VGRID_URL: url, VGRID_TOKEN: token, NODE_EXTRA_CA_CERTS: site.cert });
-      assert.equal(deployed.code, 0, deployed.stderr);
-      const vm = JSON.parse(deployed.stdout) as { state: string; host: string; responding: boolean };
-      assert.deepEqual([vm.state, vm.responding, vm.host], ["running", true, "sim1"]);
-      await node.stop("SIGTERM");
+    test("a host's secret cannot sync as another host, nor report another host's VM", async () => {
+      const asOther = await sync(NODE_TOKEN, syncBody("h2", { sshHost: "evil.example" }));
+      assert.equal(asOther.statusCode, 403, asOther.body);
+      assert.match(asOther.json<{ detail: string }>().detail, /host 'h1''s; it cannot sync as 'h2'/);
+      const h2 = await server.ctx.db.selectFrom("hosts").select("ssh_host").where("name", "=", "h2").executeTakeFirstOrThrow();
+      assert.equal(h2.ssh_host, "127.0.0.1", "h2's address is unchanged");
+
+      const before = await h2VmRow();
+      const foreign = await sync(NODE_TOKEN, syncBody("h1", { reports: [report(h2Vm.id, { state: "terminated", sshPort: null })] }));
+      assert.equal(foreign.statusCode, 403, foreign.body);
+      assert.match(foreign.json<{ detail: string }>().detail, /placed on another host/);
+      assert.deepEqual(await h2VmRow(), before, "h2's VM is untouched");
+      assert.equal((await h1Row()).last_seen_at, null, "and the refused sync recorded nothing of h1 either");
+
+      assert.deepEqual(
+        warnings.map((w) => w.msg),
+        ["node h1 tried to sync as h2: refused", "node h1 reported VMs of another host: refused"],
+        "each refusal is in the log",
+      );
+
+      // Its own host, with a VM the store does not know (left from another server): served.
+      const own = await sync(NODE_TOKEN, syncBody("h1", { reports: [report("00000000-0000-4000-8000-000000000000")] }));
+      assert.equal(own.statusCode, 200, own.body);
+    });
+
+    test("values a node reports out of their bounds are a 400 naming them, and change nothing", async () => {
+      const id = h2Vm.id;
+      const rows: Array<{ why: string; body: unknown; field: string }> = [
+        { why: "port 0", body: syncBody("h2", { reports: [report(id, { sshPort: 0 })] }), field: "sshPort" },
+        { why: "port 65536", body: syncBody("h2", { reports: [report(id, { sshPort: 65536 })] }), field: "sshPort" },
+        { why: "an address that is none", body: syncBody("h2", { reports: [report(id, { ip: "999.1.1.1" })] }), field: "ip" },
+        { why: "a word as an address", body: syncBody("h2", { reports: [report(id, { ip: "deadbeef" })] }), field: "ip" },
+        { why: "an address with a command", body: syncBody("h2", { reports: [report(id, { ip: "1.2.3.4; reboot" })] }), field: "ip" },
+        { why: "an error of 5 KB", body: syncBody("h2", { reports: [report(id, { state: "failed", error: "e".repeat(5000) })] }), field: "error" },
+        { why: "a detail of 9 KB", body: syncBody("h2", { reports: [report(id, { state: "failed", detail: "d".repeat(9000) })] }), field: "detail" },
+        { why: "an id longer than any", body: syncBody("h2", { reports: [report(`${id}-and-more`)] }), field: "id" },
+        { why: "memory beyond any machine", body: syncBody("h2", { facts: { memoryMiB: 2 ** 40, cpus: 8 } }), field: "memoryMiB" },
+        { why: "a negative version", body: syncBody("h2", { version: -1 }), field: "version" },
+        { why: "too many host keys", body: syncBody("h2", { reports: [report(id, { sshHostKeys: Array.from({ length: 9 }, () => "ssh-ed25519 AAAA") })] }), field: "sshHostKeys" },
+      ];
+      const before = await h2VmRow();
+      for (const row of rows) {
+        const res = await sync(H2_TOKEN, row.body);
+        assert.equal(res.statusCode, 400, `${row.why}: ${res.body}`);
+        const problem = res.json<{ type: string; detail: string }>();
+        assert.equal(problem.type, "/problems/invalid", row.why);
+        assert.ok(problem.detail.includes(row.field), `${row.why}: '${problem.detail}' should name ${row.field}`);
+      }
+      assert.deepEqual(await h2VmRow(), before, "the VM is as it was");
+      const fine = await sync(H2_TOKEN, syncBody("h2", { reports: [report(id, { ip: "10.0.2.15" })] }));
+      assert.equal(fine.statusCode, 200, `a report within bounds is taken: ${fine.body}`);
     });
   });
-
-  test("vgrid up --config with [tls] serves HTTPS, and its local node trusts its own server with no more config", async () => {
-    // A site's certificate names the site, not 127.0.0.1: the local node trusts this very certificate.
-    await serverCertificate(site, "portal", "DNS:vgrid.example.org");
-    await writeFile(join(dir, "up.toml"), `[tls]\ncert = "portal.pem"\nkey = "portal.key"\n`);
-    const data = join(dir, "up-data");
-    const up = startVgrid(["up", "--data", data, "--listen", "127.0.0.1:0", "--max-vms", "1", "--config", join(dir, "up.toml")]);
-    procs.push(up);
-    const printed = await eventually("vgrid up to say it is up", 60_000, async () => {
-      if (!up.running) throw new Hopeless(up.output);
-      return up.output.includes("API docs:") ? /VGRID_URL=(\S+)/.exec(up.output)?.[1] : undefined;
-    }, 100);
-    assert.match(printed, /^https:\/\/127\.0\.0\.1:\d+$/);
-    assert.match(up.output, /local node online/);
-    await up.stop("SIGTERM");
-  });
-});
+}

@@ -8,10 +8,10 @@ import type { Vm } from "../../src/core/api.js";
 import { NODE_SYNCS_PER_SECOND } from "../../src/server/api/routes/nodes.js";
 import { HttpClient, type HttpAnswer } from "../support/http.js";
 import { sleep } from "../support/processes.js";
-import { DIALECTS, KEY, NODE_TOKEN, startTestServer, syncBody, type TestServer } from "../support/server.js";
+import { DIALECTS, KEY, NODE_TOKEN, SECOND_NODE_TOKEN, startTestServer, syncBody, TWO_HOSTS, type TestServer } from "../support/server.js";
 import { Api } from "../support/vgrid.js";
 
-const OTHER_TOKEN = "second-node-token-for-tests-0123456789";
+const OTHER_TOKEN = SECOND_NODE_TOKEN;
 const SYNC = "/api/v1/nodes/sync";
 /** At least this many syncs, on this many connections, for as long as the users' requests take. */
 const FLOOD = { requests: 3000, connections: 8 };
@@ -23,15 +23,7 @@ for (const dialect of DIALECTS) {
     let client: HttpClient;
 
     before(async () => {
-      server = await startTestServer(
-        {
-          hosts: [
-            { name: "h1", maxVms: 5, memoryMiB: 8192, cpus: 8, token: NODE_TOKEN },
-            { name: "h2", maxVms: 5, memoryMiB: 8192, cpus: 8, token: OTHER_TOKEN },
-          ],
-        },
-        dialect,
-      );
+      server = await startTestServer({ hosts: TWO_HOSTS }, dialect);
       url = await server.app.listen({ host: "127.0.0.1", port: 0 });
       client = new HttpClient(url, FLOOD.connections + 2);
       for (const [node, token] of [["h1", NODE_TOKEN], ["h2", OTHER_TOKEN]] as const) {

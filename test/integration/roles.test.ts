@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DIALECTS, KEY, startTestServer, type TestServer } from "../support/server.js";
+import { DIALECTS, KEY, NODE_TOKEN, startTestServer, type TestServer } from "../support/server.js";
 
 type Who = "none" | "user" | "admin";
 interface Row {
@@ -58,7 +58,7 @@ for (const dialect of DIALECTS) {
     };
 
     before(async () => {
-      server = await startTestServer({ hosts: [{ name: "h1", maxVms: 50, memoryMiB: 1 << 16, cpus: 64, token: "node-token-for-tests-0123456789" }], hostnames: { count: 60 } }, dialect);
+      server = await startTestServer({ hosts: [{ name: "h1", maxVms: 50, memoryMiB: 1 << 16, cpus: 64, token: NODE_TOKEN }], hostnames: { count: 60 } }, dialect);
       await server.bringNodeOnline();
       tokens.user = await server.tokenFor("alice");
       tokens.admin = await server.tokenFor("root-admin");

@@ -45,6 +45,9 @@ export async function startReplica(dir: string, name: string, databaseUrl: strin
     [
       'admins = ["admin"]',
       "nodeOfflineAfterSeconds = 30",
+      // The tests race thousands of deploys of a few users: the load itself, not a user to slow down.
+      "[rateLimit]",
+      "deploysPerUserPerMinute = 0",
       "[listen]",
       'host = "127.0.0.1"',
       `port = ${port}`,

@@ -15,7 +15,7 @@ import { VGRID, cleanUp, startVgrid, tempDir, type VgridProcess } from "./vgrid.
 const run = promisify(execFile);
 
 /** The token of the server's one host, `h1`. */
-export const HOST_TOKEN = "node-token-for-tests-0123456789";
+export const HOST_TOKEN = "node-token-for-tests-0123456789abcdef";
 /** A well-formed public key, for tests where no one logs in to the VM. */
 export const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
 

@@ -2,6 +2,7 @@
 // Its one host is brought online through the real node protocol (a sync with the node's token).
 
 import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { SyncRequest } from "../../src/core/protocol.js";
@@ -27,7 +28,13 @@ export async function testDatabase(dialect: Dialect, dir: string): Promise<{ dat
   return { database: { url: pg.url }, drop: () => pg.drop() };
 }
 
-export const NODE_TOKEN = "node-token-for-tests-0123456789";
+export const NODE_TOKEN = "node-token-for-tests-0123456789abcdef";
+export const SECOND_NODE_TOKEN = "second-node-token-for-tests-0123456789abcdef";
+/** server.toml's hosts for a test of two nodes: h1 (NODE_TOKEN) and h2 (SECOND_NODE_TOKEN). */
+export const TWO_HOSTS = [
+  { name: "h1", maxVms: 5, memoryMiB: 8192, cpus: 8, token: NODE_TOKEN },
+  { name: "h2", maxVms: 5, memoryMiB: 8192, cpus: 8, token: SECOND_NODE_TOKEN },
+];
 /** A well-formed public key, for API tests where no one logs in to the VM. */
 export const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
 
@@ -63,9 +70,9 @@ export interface TestServer {
 
 /**
  * A test server on `dialect` (SQLite unless told); `over` replaces whole top-level keys of its
- * server.toml settings (as a file would set them).
+ * server.toml settings (as a file would set them); `log` hears the server's log (silent unless given).
  */
-export async function startTestServer(over: Record<string, unknown> = {}, dialect: Dialect = "sqlite"): Promise<TestServer> {
+export async function startTestServer(over: Record<string, unknown> = {}, dialect: Dialect = "sqlite", log?: Logger): Promise<TestServer> {
   const dir = await tempDir("api");
   const store = await testDatabase(dialect, dir);
   const config = buildServerConfig(
@@ -82,7 +89,7 @@ export async function startTestServer(over: Record<string, unknown> = {}, dialec
     },
     { file: "test server.toml", dir },
   );
-  const ctx = await openServerContext(config);
+  const ctx = await openServerContext(config, log ? { log } : {});
   const app = await buildApp(ctx, { logger: false });
   const now = () => new Date().toISOString();
   return {

@@ -3,7 +3,7 @@
 import { parseCommand } from "../args.js";
 import { ApiClient, type Vm } from "../client.js";
 import { resolveVm } from "../resolve-vm.js";
-import { formatExpiry, json, sshCommandLine, terminalSafe, type CliIo } from "../output.js";
+import { formatExpiry, json, sshCommandLine, type CliIo } from "../output.js";
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand(argv, { json: { type: "boolean" } }, ["ID"]);
@@ -35,6 +35,6 @@ export function formatVmDetails(vm: Vm, now: Date): string {
   ];
   return rows
     .filter((row): row is [string, string] => row[1] !== null)
-    .map(([key, value]) => `${key.padEnd(11)}${terminalSafe(value)}`)
+    .map(([key, value]) => `${key.padEnd(11)}${value}`)
     .join("\n");
 }

@@ -2,7 +2,7 @@
 
 import { X509Certificate, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, isIPv4 } from "node:net";
 import { hostname as osHostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -12,7 +12,7 @@ import { builtImagesDir, repoRoot } from "../../core/repo.js";
 import { hostResources, startNode } from "../../node/node.js";
 import type { ServerTrust } from "../../node/server-trust.js";
 import { buildServerConfig, ServerFileSchema, type ServerConfig } from "../../server/config.js";
-import { dataPaths, lockDataDir } from "../../server/data-dir.js";
+import { dataPaths, lockDataDir, makeDataDir } from "../../server/data-dir.js";
 import { LockBusy } from "../../server/pid-lock.js";
 import { startServer } from "../../server/server.js";
 import { createLoginLink } from "../../server/store/sessions.js";
@@ -52,7 +52,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // Nothing is made in the data dir unless vgrid can listen: a taken port leaves no store behind.
   if (listen.port !== 0 && !(await isFree(listen.host, listen.port))) throw portTaken(listen);
   const fresh = !existsSync(dataDir);
-  await mkdir(paths.nodeState, { recursive: true, mode: 0o700 });
+  await makeDataDir(dataDir);
   const unlock = await lockDataDir(paths.lock).catch((err: unknown) => {
     throw err instanceof LockBusy ? new Failure(err.message) : err;
   });

@@ -160,7 +160,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
       await api.register(catalogRoutes(ctx));
       await api.register(vmRoutes(ctx));
       await api.register(nodeRoutes(ctx));
-      await api.register(eventRoutes(ctx));
+      await api.register(eventRoutes(ctx, auth));
     },
     { prefix: "/api/v1" },
   );

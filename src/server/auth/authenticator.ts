@@ -19,10 +19,6 @@ import { certificateLogin, presentedCertificate } from "./client-cert.js";
 import { openPasswordFile, type PasswordFile } from "./htpasswd.js";
 import { loginLimits, type LoginLimits } from "./login-limits.js";
 
-/** [rateLimit]'s defaults for failed logins (API.md). */
-const LOGIN_FAILURES_PER_USER = 5;
-const LOGIN_FAILURES_PER_ADDRESS = 20;
-
 /** How a caller proved who they are. */
 export type Via = "token" | "session" | "basic" | "cert" | "proxy";
 
@@ -79,7 +75,8 @@ export async function openAuthenticator(ctx: ServerContext, configFile: string):
   const allowUsers = new Set(auth.allow?.users ?? []);
   const allowGroups = new Set(auth.allow?.groups ?? []);
   const cookie = sessionCookie(ctx.config);
-  const limits = loginLimits(LOGIN_FAILURES_PER_USER, LOGIN_FAILURES_PER_ADDRESS, () => ctx.now().getTime());
+  const { loginFailuresPerUserPerMinute, loginFailuresPerAddressPerMinute } = ctx.config.rateLimit;
+  const limits = loginLimits(loginFailuresPerUserPerMinute, loginFailuresPerAddressPerMinute, () => ctx.now().getTime());
 
   const refusal = async (user: User, via: string): Promise<string | undefined> => {
     if (auth.allow && !allowUsers.has(user.name) && !user.groups.some((g) => allowGroups.has(g))) {

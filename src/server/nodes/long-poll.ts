@@ -5,14 +5,19 @@ import { VgridError } from "../../core/errors.js";
 import type { SyncRequest, SyncResponse } from "../../core/protocol.js";
 import type { ServerContext } from "../context.js";
 import { markSeen } from "../store/hosts.js";
-import { applySync, authenticateNode, desiredFor } from "./sync.js";
+import { applySync, desiredFor, requireOwnHost } from "./sync.js";
 
 /**
- * One sync of node `req.node` authenticated by `token`. `gone` aborts when the node hangs up (it gave
- * up, or died): a node that is not there must not keep a listener waiting.
+ * One sync of node `req.node`, whose secret proved it is `host`'s. `gone` aborts when the node hangs up
+ * (it gave up, or died): a node that is not there must not keep a listener waiting.
  */
-export async function syncNode(ctx: ServerContext, req: SyncRequest, token: string | undefined, gone: AbortSignal): Promise<SyncResponse> {
-  await authenticateNode(ctx.db, req.node, token);
+export async function syncNode(ctx: ServerContext, req: SyncRequest, host: string, gone: AbortSignal): Promise<SyncResponse> {
+  try {
+    requireOwnHost(host, req);
+  } catch (err) {
+    ctx.log.warn({ node: host, claimed: req.node }, `node ${host} tried to sync as ${req.node}: refused`);
+    throw err;
+  }
   ctx.metrics.nodeSyncs.inc();
   const changed = await applySync(ctx, req);
   // Listen before reading: a change between the read and the wait would otherwise sleep until the

@@ -1,7 +1,7 @@
 // The server side of the node protocol: who a node is, what its reports change, and what should run on
 // its host. A node speaks only for itself and for the VMs placed on its own host.
 
-import { Forbidden } from "../../core/errors.js";
+import { Forbidden, Unauthorized } from "../../core/errors.js";
 import { machineName } from "../../core/names.js";
 import type { SyncRequest, SyncResponse, VmReport, VmSpec } from "../../core/protocol.js";
 import { parseSshPublicKey } from "../../core/ssh-keys.js";
@@ -9,16 +9,43 @@ import { desiredOf, nextState, type VmState } from "../../core/vm-state.js";
 import type { ServerContext } from "../context.js";
 import type { DbOrTx } from "../store/db.js";
 import { releaseHostname } from "../store/hostnames.js";
-import { desiredVersion, hostTokenHash, recordSync, releaseSlot } from "../store/hosts.js";
+import { desiredVersion, hostForTokenHash, recordSync, releaseSlot } from "../store/hosts.js";
 import { hashSecret } from "../store/secrets.js";
-import { findVm, placedVms, updateVms, vmsOnHost, type ReportedVmRow, type VmChange } from "../store/vms.js";
+import { findVm, hostsOfVms, placedVms, updateVms, vmsOnHost, type ReportedVmRow, type VmChange } from "../store/vms.js";
 
-/** The host a node token belongs to; a token of another host, a removed host, or none, is refused. */
-export async function authenticateNode(db: DbOrTx, nodeName: string, token: string | undefined): Promise<void> {
-  const hash = await hostTokenHash(db, nodeName);
-  if (hash === undefined || token === undefined || hash !== hashSecret(token)) {
-    throw new Forbidden(`node '${nodeName}' is not in the host pool or its token is wrong`);
+/**
+ * The host a node's secret belongs to, from the secret alone: it is checked before the body is read, so
+ * that a caller without a host's secret costs no parsing. None, or one of no host in the pool, is a 401.
+ */
+export async function authenticateNode(db: DbOrTx, token: string | undefined): Promise<string> {
+  if (token === undefined) {
+    throw new Unauthorized("no credentials: a node sends 'Authorization: Bearer SECRET', its host's token in server.toml");
   }
+  const host = await hostForTokenHash(db, await hashSecret(db, token));
+  if (host === undefined) {
+    throw new Unauthorized("this secret is no host's of the pool: check the node's token against its [[hosts]] entry in server.toml");
+  }
+  return host;
+}
+
+/** A node speaks only for its own host: a body naming another is refused (and logged by the caller). */
+export function requireOwnHost(authenticated: string, req: SyncRequest): void {
+  if (req.node !== authenticated) {
+    throw new Forbidden(`this secret is host '${authenticated}''s; it cannot sync as '${req.node}': give each node its own host's token`);
+  }
+}
+
+/**
+ * Refuses reports of VMs placed on another host: a node with one host's secret must not move another's
+ * VMs. Reports of VMs the store does not know (left over from another server) are only ignored.
+ */
+async function refuseForeignReports(ctx: ServerContext, tx: DbOrTx, req: SyncRequest, own: ReadonlySet<string>): Promise<void> {
+  const others = req.reports.map((r) => r.id).filter((id) => !own.has(id));
+  if (others.length === 0) return;
+  const foreign = (await hostsOfVms(tx, others)).filter((vm) => vm.host !== req.node);
+  if (foreign.length === 0) return;
+  ctx.log.warn({ node: req.node, vms: foreign.map((v) => v.id), hosts: [...new Set(foreign.map((v) => v.host))] }, `node ${req.node} reported VMs of another host: refused`);
+  throw new Forbidden(`node '${req.node}' reported ${foreign.length} VM(s) placed on another host (${foreign[0]!.id}...); a node reports only its own host's VMs`);
 }
 
 /** Applies a node's sync (it is online; its reports) in one transaction, then publishes the VMs that changed. */
@@ -27,12 +54,13 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
   const { changed, lastSeen, requestIds } = await ctx.db.transaction().execute(async (tx) => {
     const lastSeen = await recordSync(tx, req.node, { at: now, sshHost: req.sshHost, facts: req.facts });
     const rows = new Map((await vmsOnHost(tx, req.node, req.reports.map((r) => r.id))).map((r) => [r.id, r]));
+    await refuseForeignReports(ctx, tx, req, new Set(rows.keys()));
     // A responding VM's last sighting is its node's last sync: nothing is written per VM while it
     // answers; only what changed is, in one statement for the whole sync.
     const changes: VmChange[] = [];
     for (const report of req.reports) {
       const row = rows.get(report.id);
-      if (row === undefined) continue; // not a VM of this host: a node speaks only for its own
+      if (row === undefined) continue; // a VM this store does not know
       const change = reportChange(row, report);
       if (change === undefined) continue;
       // Stopped answering: it was last seen at the node's previous sync.

@@ -29,7 +29,7 @@ export async function syncCatalog(db: Db, config: ServerConfig, now: string): Pr
 async function syncHosts(tx: DbOrTx, config: ServerConfig, now: string): Promise<void> {
   const listed = new Set(config.hosts.map((h) => h.name));
   for (const h of config.hosts) {
-    const limits = { max_vms: h.maxVms, memory_mib: h.memoryMiB, cpus: h.cpus, token_hash: hashSecret(h.token) };
+    const limits = { max_vms: h.maxVms, memory_mib: h.memoryMiB, cpus: h.cpus, token_hash: await hashSecret(tx, h.token) };
     await tx
       .insertInto("hosts")
       .values({

@@ -2,7 +2,7 @@
 // latest schema before use. The same queries and migrations serve both.
 
 import SQLite from "better-sqlite3";
-import { existsSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   Kysely,
@@ -73,7 +73,7 @@ export async function openPostgresStore(url: string, options: StoreOptions = {})
 
 /** Error codes that say the database is not there (or too busy to write), not that a query is wrong:
  * the network's, PostgreSQL's "shutting down", "cannot connect now" and "too many connections", and
- * SQLite's busy lock outlasting busy_timeout. PostgreSQL's class 08 (connection exception) too. */
+ * SQLite's write lock held by another process longer than the driver waits for it (sqlite-dialect.ts). PostgreSQL's class 08 (connection exception) too. */
 const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "57P01", "57P02", "57P03", "53300"]);
 /** node-postgres's own words for a connection that broke or never came; these carry no code. */
 const UNAVAILABLE_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
@@ -105,19 +105,35 @@ export function requireSqliteDirectory(file: string): void {
   }
 }
 
+/**
+ * The store holds users' keys, the audit log and secrets' hashes: readable by the server's user alone.
+ * The file is made 0600 before SQLite opens it, since SQLite gives its -wal and -shm files the mode of
+ * the database's; one left more open by an older vgrid is closed up (its -wal and -shm with it).
+ */
+function makePrivate(file: string): void {
+  closeSync(openSync(file, "a", 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
+  }
+}
+
 export async function openSqliteStore(file: string, options: StoreOptions = {}): Promise<Db> {
   requireSqliteDirectory(file);
   let sqlite: SQLite.Database;
   try {
+    makePrivate(file);
     sqlite = new SQLite(file);
   } catch (err) {
     throw new StoreError(`cannot open the database file ${file}: ${(err as Error).message}`);
   }
+  // Another process (`vgrid token create` while the server runs) may hold the write lock briefly: at
+  // open, before anything is served, SQLite may wait for it; afterwards it must not, since it would
+  // wait with the event loop stopped: the driver waits instead, yielding (sqlite-dialect.ts).
+  sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
-  // Another process (`vgrid token create` while the server runs) may hold the write lock briefly.
-  sqlite.pragma("busy_timeout = 5000");
+  sqlite.pragma("busy_timeout = 0");
   const db = new Kysely<Database>({ dialect: new FairSqliteDialect({ database: withStatementCache(sqlite) }), log: logConfig(options) });
   await migrateToLatest(db);
   return db;

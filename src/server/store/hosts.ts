@@ -191,10 +191,16 @@ export async function desiredVersion(db: DbOrTx, host: string): Promise<number> 
   return row.desired_version;
 }
 
-/** The hash a host's node token must match, or undefined for a host that is not (or no longer) in the pool. */
-export async function hostTokenHash(db: DbOrTx, host: string): Promise<string | undefined> {
-  const row = await db.selectFrom("hosts").select(["token_hash", "removed_at"]).where("name", "=", host).executeTakeFirst();
-  return row === undefined || row.removed_at !== null ? undefined : row.token_hash;
+/** The host whose node's secret has the hash `tokenHash`, unless it is not (or no longer) in the pool. */
+export async function hostForTokenHash(db: DbOrTx, tokenHash: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom("hosts")
+    .select("name")
+    .where("token_hash", "=", tokenHash)
+    .where("token_hash", "!=", "")
+    .where("removed_at", "is", null)
+    .executeTakeFirst();
+  return row?.name;
 }
 
 /**

@@ -1,5 +1,6 @@
 // Migrations, frozen in time: they use Kysely<any> and never import app types.
 
+import { createHmac, randomBytes } from "node:crypto";
 import { PostgresAdapter, sql, type Kysely } from "kysely";
 import type { Migration, MigrationProvider } from "kysely/migration";
 
@@ -222,16 +223,37 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("audit_target").on("audit").columns(["target", "id"]).execute();
     },
   },
-  "2026-12-01T04-server-keys": {
-    // Random keys the server makes once and every replica shares (the single sign-on's login cookie
-    // is sealed with one), so that a login started on one replica can end on another.
+  // Secrets' hashes keyed: an HMAC under a random key of this store's, of the sha256 kept until now, so
+  // that every token and node secret goes on working and a copy of the hashes matches no precomputed
+  // table. Node secrets are looked up by their hash now, before the request's body says whose they are.
+  "2026-12-02T00-keyed-secret-hashes": {
     async up(db: Kysely<any>) {
       await db.schema
-        .createTable("server_keys")
+        .createTable("store_keys")
         .addColumn("name", "text", (c) => c.primaryKey())
-        .addColumn("secret", "text", (c) => c.notNull())
-        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
         .execute();
+      const key = randomBytes(32);
+      const keyed = (hash: string) => createHmac("sha256", key).update(hash).digest("hex");
+      // One transaction: a crash halfway must not leave some hashes keyed and others not. (Kysely runs
+      // PostgreSQL's migrations in one already; SQLite's not.)
+      const work = async (tx: Kysely<any>) => {
+        await tx.insertInto("store_keys").values({ name: "secrets", key: key.toString("hex") }).execute();
+        for (const t of await tx.selectFrom("tokens").select(["id", "hash"]).execute()) {
+          await tx.updateTable("tokens").set({ hash: keyed(t.hash as string) }).where("id", "=", t.id).execute();
+        }
+        for (const h of await tx.selectFrom("hosts").select(["name", "token_hash"]).where("token_hash", "!=", "").execute()) {
+          await tx.updateTable("hosts").set({ token_hash: keyed(h.token_hash as string) }).where("name", "=", h.name).execute();
+        }
+      };
+      await (db.isTransaction ? work(db) : db.transaction().execute(work));
+      await db.schema.createIndex("hosts_token_hash").on("hosts").column("token_hash").execute();
+    },
+  },
+  // A user's tokens in pages, and their count for the cap on tokens.
+  "2026-12-02T01-tokens-by-user": {
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex("tokens_user_created").on("tokens").columns(["user_name", "created_at", "id"]).execute();
     },
   },
 };

@@ -23,7 +23,7 @@ export interface TokenTable {
   id: string;
   user_name: string;
   name: string;
-  /** sha256 of the secret, hex: the secret itself is never stored. */
+  /** The secret's keyed hash (secrets.ts), hex: the secret itself is never stored. */
   hash: string;
   created_at: string;
   expires_at: string | null;
@@ -52,7 +52,7 @@ export interface HostTable {
   max_vms: number;
   memory_mib: number;
   cpus: number;
-  /** sha256 of the node's token, hex; empty once the host is removed, so that no token matches. */
+  /** The node's token's keyed hash (secrets.ts), hex; empty once the host is removed, so that no token matches. */
   token_hash: string;
   /** Bumped in the same transaction as any change of what should run on the host. */
   desired_version: number;
@@ -157,11 +157,11 @@ export interface LeaseTable {
   expires_at: string;
 }
 
-/** A random key the server made once, shared by its replicas (base64url). */
-export interface ServerKeyTable {
+/** Keys the server keeps in its store, by name: `secrets` (of secrets' hashes), `oidc-flow` (seals logins under way). */
+export interface StoreKeyTable {
   name: string;
-  secret: string;
-  created_at: string;
+  /** Hex. */
+  key: string;
 }
 
 export interface Database {
@@ -175,7 +175,7 @@ export interface Database {
   leases: LeaseTable;
   sessions: SessionTable;
   login_links: LoginLinkTable;
-  server_keys: ServerKeyTable;
+  store_keys: StoreKeyTable;
 }
 
 export type UserRow = Selectable<UserTable>;

@@ -5,12 +5,12 @@ import { randomBytes } from "node:crypto";
 import type { DbOrTx } from "./db.js";
 
 /** The 32-byte key named `name`, made on first use. */
-export async function serverKey(db: DbOrTx, name: string, now: Date): Promise<Buffer> {
+export async function serverKey(db: DbOrTx, name: string): Promise<Buffer> {
   await db
-    .insertInto("server_keys")
-    .values({ name, secret: randomBytes(32).toString("base64url"), created_at: now.toISOString() })
+    .insertInto("store_keys")
+    .values({ name, key: randomBytes(32).toString("hex") })
     .onConflict((oc) => oc.column("name").doNothing())
     .execute();
-  const row = await db.selectFrom("server_keys").select("secret").where("name", "=", name).executeTakeFirstOrThrow();
-  return Buffer.from(row.secret, "base64url");
+  const row = await db.selectFrom("store_keys").select("key").where("name", "=", name).executeTakeFirstOrThrow();
+  return Buffer.from(row.key, "hex");
 }

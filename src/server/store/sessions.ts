@@ -30,7 +30,7 @@ export async function openSession(db: DbOrTx, s: NewSession): Promise<string> {
   await db
     .insertInto("sessions")
     .values({
-      hash: hashSecret(secret),
+      hash: await hashSecret(db, secret),
       user_name: s.user,
       via: s.via,
       admin: s.admin ? 1 : 0,
@@ -51,7 +51,7 @@ const TOUCH_EVERY_MS = 60_000;
  * `idleMinutes` (then it is ended). Its last use is written at most once a minute.
  */
 export async function sessionFor(db: DbOrTx, secret: string, now: Date, idleMinutes: number): Promise<Session | undefined> {
-  const hash = hashSecret(secret);
+  const hash = await hashSecret(db, secret);
   const row = await db
     .selectFrom("sessions")
     .innerJoin("users", "users.name", "sessions.user_name")
@@ -108,7 +108,7 @@ export async function createLoginLink(db: DbOrTx, user: string, admin: boolean, 
   await db
     .insertInto("login_links")
     .values({
-      hash: hashSecret(secret),
+      hash: await hashSecret(db, secret),
       user_name: user,
       admin: admin ? 1 : 0,
       created_at: now.toISOString(),
@@ -123,7 +123,7 @@ export type LinkUse = { user: string } | { refused: "unknown" | "used" | "expire
 
 /** Uses a login link: once only (the update is the check, so two racing uses cannot both win). */
 export async function useLoginLink(db: DbOrTx, secret: string, now: Date): Promise<LinkUse> {
-  const hash = hashSecret(secret);
+  const hash = await hashSecret(db, secret);
   const at = now.toISOString();
   const used = await db
     .updateTable("login_links")

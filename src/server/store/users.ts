@@ -1,7 +1,8 @@
-// Users and their API tokens. Tokens are random secrets shown once and stored as sha256 hashes.
+// Users and their API tokens. Tokens are random secrets shown once and stored as keyed hashes (secrets.ts).
 
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Token } from "../../core/api.js";
+import type { Page } from "../pages.js";
 import { isPostgres, type DbOrTx } from "./db.js";
 import type { UserRow } from "./schema.js";
 import { hashSecret } from "./secrets.js";
@@ -94,7 +95,7 @@ export async function issueToken(
   const id = randomUUID();
   await db
     .insertInto("tokens")
-    .values({ id, user_name: userName, name: tokenName, hash: hashSecret(secret), created_at: now, expires_at: expiresAt })
+    .values({ id, user_name: userName, name: tokenName, hash: await hashSecret(db, secret), created_at: now, expires_at: expiresAt })
     .execute();
   return { id, name: tokenName, secret, createdAt: now, expiresAt };
 }
@@ -105,20 +106,35 @@ export async function userForToken(db: DbOrTx, secret: string, now: string): Pro
     .selectFrom("tokens")
     .innerJoin("users", "users.name", "tokens.user_name")
     .select([...USER_COLUMNS, "tokens.expires_at"])
-    .where("tokens.hash", "=", hashSecret(secret))
+    .where("tokens.hash", "=", await hashSecret(db, secret))
     .executeTakeFirst();
   if (!row || (row.expires_at !== null && row.expires_at <= now)) return undefined;
   return toUser(row);
 }
 
-export async function listTokens(db: DbOrTx, userName: string): Promise<Token[]> {
-  const rows = await db
-    .selectFrom("tokens")
-    .select(["id", "name", "created_at", "expires_at"])
-    .where("user_name", "=", userName)
-    .orderBy("created_at")
-    .execute();
+/** A page of the user's tokens, oldest first: `page.limit + 1` of them after `page.after` (created_at, id). */
+export async function listTokens(db: DbOrTx, userName: string, page: Page): Promise<Token[]> {
+  let q = db.selectFrom("tokens").select(["id", "name", "created_at", "expires_at"]).where("user_name", "=", userName);
+  if (page.after !== undefined) {
+    const [createdAt, id] = page.after as [string, string];
+    q = q.where((eb) => eb.or([eb("created_at", ">", createdAt), eb.and([eb("created_at", "=", createdAt), eb("id", ">", id)])]));
+  }
+  const rows = await q.orderBy("created_at").orderBy("id").limit(page.limit + 1).execute();
   return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, expiresAt: r.expires_at }));
+}
+
+/** The key a page of tokens is ordered by, for its cursor. */
+export const tokenPageKey = (t: Token): string[] => [t.createdAt, t.id];
+
+/** How many of the user's tokens still work at `now`: what the cap on tokens counts. */
+export async function countLiveTokens(db: DbOrTx, userName: string, now: string): Promise<number> {
+  const { n } = await db
+    .selectFrom("tokens")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("user_name", "=", userName)
+    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]))
+    .executeTakeFirstOrThrow();
+  return Number(n);
 }
 
 /** How many tokens `userName` has (expired ones included): whether one was ever given. */

@@ -95,15 +95,16 @@ export async function insertVm(db: DbOrTx, vm: NewVm): Promise<void> {
   await db.insertInto("vms").values(vm).execute();
 }
 
-/** The VMs of `owner` that hold a slot: what counts against a quota. */
-export async function countHoldingVms(db: DbOrTx, owner: string): Promise<number> {
-  const { count } = await db
+/** What the VMs of `owner` that hold a slot use: what counts against a quota. */
+export async function holdingUse(db: DbOrTx, owner: string): Promise<{ vms: number; memoryMiB: number; cpus: number }> {
+  const row = await db
     .selectFrom("vms")
-    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .select((eb) => [eb.fn.countAll<number>().as("vms"), eb.fn.sum<number>("memory_mib").as("memory"), eb.fn.sum<number>("cpus").as("cpus")])
     .where("owner", "=", owner)
     .where("state", "in", HOLDING_STATES)
     .executeTakeFirstOrThrow();
-  return Number(count);
+  // sum() is null over no rows, and PostgreSQL's count and sum are bigints (strings).
+  return { vms: Number(row.vms), memoryMiB: Number(row.memory ?? 0), cpus: Number(row.cpus ?? 0) };
 }
 
 /** Moves a VM from one of `from` to `to`; false if it was in none of them (someone else moved it first). */
@@ -130,6 +131,12 @@ export async function vmsOnHost(db: DbOrTx, host: string, ids: readonly string[]
     .where("host", "=", host)
     .where("id", "in", ids)
     .execute();
+}
+
+/** Where the VMs of `ids` are placed (those the store knows). */
+export async function hostsOfVms(db: DbOrTx, ids: readonly string[]): Promise<Array<{ id: string; host: string }>> {
+  if (ids.length === 0) return [];
+  return db.selectFrom("vms").select(["id", "host"]).where("id", "in", ids).execute();
 }
 
 export type ReportedVmRow = Awaited<ReturnType<typeof vmsOnHost>>[number];

@@ -19,8 +19,9 @@ import { deployableImages, findDeployableImage } from "../store/images.js";
 import { lockUser, type User } from "../store/users.js";
 import { answerPage, pageOf } from "../pages.js";
 import { fetchRepositoryKeys } from "../users/key-repository.js";
+import { hasAnyLimit, quotaFor, quotaProblem } from "../users/quota.js";
 import type { NewVm, VmRow } from "../store/schema.js";
-import { countHoldingVms, findVm, insertVm, listVms, moveVm, setExpiry, toVm, vmPageKey } from "../store/vms.js";
+import { holdingUse, findVm, insertVm, listVms, moveVm, setExpiry, toVm, vmPageKey } from "../store/vms.js";
 
 /** Who asks, from where (for the audit log), and in which request (for the logs). */
 export interface Actor {
@@ -111,7 +112,7 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
   }
 
   return change(ctx, actor, "vm.deploy", async (tx, now) => {
-    await checkQuota(tx, ctx, user);
+    await checkQuota(tx, ctx, user, size);
     const options = loadOptions(ctx, now);
     const host = await takeSlot(tx, size, options);
     if (host === undefined) {
@@ -226,15 +227,13 @@ async function visibleVm(db: DbOrTx, user: User, id: string): Promise<Vm> {
   return vm;
 }
 
-async function checkQuota(tx: DbOrTx, ctx: ServerContext, user: User): Promise<void> {
-  const max = user.maxVms ?? ctx.config.quota.maxVmsPerUser;
-  if (max === null) return;
+async function checkQuota(tx: DbOrTx, ctx: ServerContext, user: User, size: { memoryMiB: number; cpus: number }): Promise<void> {
+  const quota = quotaFor(ctx.config.quota, user);
+  if (!hasAnyLimit(quota)) return;
   // Two deploys of one user count one after the other (on PostgreSQL, where they could overlap).
   await lockUser(tx, user.name);
-  const count = await countHoldingVms(tx, user.name);
-  if (count >= max) {
-    throw new Conflict("quota-exceeded", `you have ${count} VMs, your quota is ${max}; terminate one first`);
-  }
+  const problem = quotaProblem(quota, await holdingUse(tx, user.name), size);
+  if (problem !== undefined) throw new Conflict("quota-exceeded", problem);
 }
 
 /** What the deploy path reads of server.toml, worked out once per (frozen) config, not per request. */

@@ -37,7 +37,7 @@ export function logins(ctx: ServerContext, auth: Authenticator) {
     await audit(request, user.name, "auth.login", via);
   };
   const endSessionOf = async (secret: string) => {
-    await endSession(ctx.db, hashSecret(secret));
+    await endSession(ctx.db, await hashSecret(ctx.db, secret));
   };
 
   /** The user of a right username and password, or why not (audited, never with the password). */
@@ -210,7 +210,7 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
       return htmlPage(
         reply,
         200,
-        page("vgrid", `<h1>vgrid</h1><p>You are logged in as <strong>${who}</strong>.</p><p>The API is described at <a href="/api/docs">/api/docs</a>.</p><form method="post" action="/logout"><button type="submit">Log out</button></form>`),
+        page("Logged in", `<h1>vgrid</h1><p>You are logged in as <strong>${who}</strong>.</p><p>The API is described at <a href="/api/docs">/api/docs</a>.</p><form method="post" action="/logout"><button type="submit">Log out</button></form>`),
       );
     });
   };

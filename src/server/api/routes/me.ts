@@ -2,7 +2,7 @@
 
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { CreateTokenRequestSchema, CreatedTokenSchema, ListOf, MeSchema, SshKeysSchema, TokenSchema } from "../../../core/api.js";
+import { CreateTokenRequestSchema, CreatedTokenSchema, ListOf, MeSchema, PageQuerySchema, SshKeysSchema, TokenSchema } from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
 import { createToken, deleteToken, describeMe, setSshKeys, userTokens } from "../../users/service.js";
 import { requireActor } from "../auth.js";
@@ -37,13 +37,21 @@ export function meRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
           response: responses({ 201: CreatedTokenSchema }),
         },
       },
-      async (request, reply) => reply.code(201).send(await createToken(ctx, requireActor(request), request.body.name)),
+      // The answer holds the secret: no cache (the browser's, a proxy's) may keep a copy.
+      async (request, reply) => reply.code(201).header("cache-control", "no-store").send(await createToken(ctx, requireActor(request), request.body)),
     );
 
     app.get(
       "/tokens",
-      { schema: { tags: ["tokens"], summary: "Your API tokens (never their secrets)", response: responses({ 200: ListOf(TokenSchema) }) } },
-      async (request) => ({ items: await userTokens(ctx, requireActor(request)) }),
+      {
+        schema: {
+          tags: ["tokens"],
+          summary: "Your API tokens (never their secrets), oldest first",
+          querystring: PageQuerySchema,
+          response: responses({ 200: ListOf(TokenSchema) }),
+        },
+      },
+      async (request) => userTokens(ctx, requireActor(request), request.query),
     );
 
     app.delete(

@@ -35,7 +35,7 @@ export function oidcPages(ctx: ServerContext, auth: Authenticator, sso: SingleSi
   // The seal's key: made once in the store and shared by the replicas, read once per process.
   let key: Promise<Buffer> | undefined;
   const flowKey = () => {
-    key ??= serverKey(ctx.db, "oidc-flow", ctx.now()).catch((err: unknown) => {
+    key ??= serverKey(ctx.db, "oidc-flow").catch((err: unknown) => {
       key = undefined;
       throw err;
     });

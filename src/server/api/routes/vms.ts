@@ -1,17 +1,40 @@
 // /api/v1/vms: deploy, list, show, terminate, extend. Only HTTP is mapped here: the VM service does the work.
 
+import type { RateLimitOptions } from "@fastify/rate-limit";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { VgridError } from "../../../core/errors.js";
 import { DeployRequestSchema, ExtendRequestSchema, ListOf, PatchVmRequestSchema, VmListQuerySchema, VmSchema } from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
 import { deployVm, extendVm, listVisibleVms, setVmExpiry, showVm, terminateVm } from "../../vms/service.js";
 import { requireActor, requireUser } from "../auth.js";
 import { IdParams, responses } from "../schemas.js";
 
+/**
+ * `[rateLimit] deploysPerUserPerMinute` (0: none), counted per user. It runs as a preHandler, after the
+ * API's onRequest hook has authenticated the caller, so that its key is who they are: never an address
+ * that a whole lab's NAT shares, nor a token that a user could swap for another of theirs.
+ */
+function deployRateLimit(ctx: ServerContext): RateLimitOptions | false {
+  const max = ctx.config.rateLimit.deploysPerUserPerMinute;
+  if (max === 0) return false;
+  return {
+    max,
+    timeWindow: 60_000,
+    hook: "preHandler",
+    keyGenerator: (request) => (request.user ? `user:${request.user.name}` : `address:${request.ip}`),
+    errorResponseBuilder: (_request, limit) =>
+      new VgridError(
+        "rate-limited",
+        `you asked for more than ${limit.max} deploys in a minute ([rateLimit] deploysPerUserPerMinute); retry after ${limit.after}, as Retry-After says`,
+      ),
+  };
+}
+
 export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       "/vms",
-      { schema: { tags: ["vms"], summary: "Deploy a VM", body: DeployRequestSchema, response: responses({ 201: VmSchema }) } },
+      { config: { rateLimit: deployRateLimit(ctx) }, schema: { tags: ["vms"], summary: "Deploy a VM", body: DeployRequestSchema, response: responses({ 201: VmSchema }) } },
       async (request, reply) => reply.code(201).send(await deployVm(ctx, requireActor(request), request.body)),
     );
 

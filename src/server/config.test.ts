@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { buildServerConfig } from "./config.js";
+
+const source = { file: "server.toml", dir: "/srv/vgrid" };
+
+test("quotas and rate limits: defaults, per-user tables by normalised name", () => {
+  const defaults = buildServerConfig({}, source);
+  assert.deepEqual(defaults.rateLimit, { deploysPerUserPerMinute: 60, loginFailuresPerUserPerMinute: 5, loginFailuresPerAddressPerMinute: 20 });
+  assert.deepEqual({ ...defaults.quota, users: [...defaults.quota.users] }, { maxVmsPerUser: null, maxMemoryMiBPerUser: null, maxCpusPerUser: null, users: [] });
+  const c = buildServerConfig(
+    { quota: { maxVmsPerUser: 2, maxCpusPerUser: 8, users: { "Jane Doe": { maxVms: 10, maxMemoryMiB: 4096 } } }, rateLimit: { loginFailuresPerAddressPerMinute: 0 } },
+    source,
+  );
+  assert.deepEqual(c.quota.users.get("Jane_Doe"), { maxVms: 10, maxMemoryMiB: 4096 });
+  assert.equal(c.rateLimit.loginFailuresPerAddressPerMinute, 0);
+  assert.equal(c.rateLimit.deploysPerUserPerMinute, 60);
+});
+
+test("bad quota and rate limit settings are refused naming the file and the key", () => {
+  const rows: Array<[string, unknown, string]> = [
+    ["a misspelt user limit", { quota: { users: { alice: { maxVmz: 3 } } } }, "server.toml: quota.users.alice.maxVmz: unknown key"],
+    ["a negative limit", { quota: { maxMemoryMiBPerUser: -1 } }, "server.toml: quota.maxMemoryMiBPerUser"],
+    ["a limit as text", { quota: { users: { bob: { maxCpus: "4" } } } }, "server.toml: quota.users.bob.maxCpus"],
+    ["a username that is none", { quota: { users: { "../etc": { maxVms: 1 } } } }, "server.toml: quota.users.../etc: username"],
+    ["one user twice", { quota: { users: { "a b": { maxVms: 1 }, a_b: { maxVms: 2 } } } }, "given twice"],
+    ["a negative rate", { rateLimit: { deploysPerUserPerMinute: -5 } }, "server.toml: rateLimit.deploysPerUserPerMinute"],
+    ["a fractional rate", { rateLimit: { loginFailuresPerUserPerMinute: 1.5 } }, "server.toml: rateLimit.loginFailuresPerUserPerMinute"],
+    ["an unknown rate", { rateLimit: { loginsPerMinute: 5 } }, "server.toml: rateLimit.loginsPerMinute: unknown key"],
+  ];
+  for (const [why, input, words] of rows) {
+    assert.throws(() => buildServerConfig(input, source), (err: Error) => err.message.includes(words), `${why}: should say '${words}'`);
+  }
+});
