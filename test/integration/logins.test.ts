@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -129,7 +129,7 @@ for (const dialect of DIALECTS) {
       assert.equal(form.statusCode, 200);
       assert.match(form.body, /<form method="post" action="\/login">/);
       assert.match(form.body, /name="next" value="\/vms"/);
-      for (const [next, lands] of [["/vms/1", "/vms/1"], ["https://evil.example", "/"], ["//evil.example", "/"], ["/\\evil.example", "/"]] as const) {
+      for (const [next, lands] of [["/vms/1", "/vms/1"], ["https://evil.example", "/"], ["//evil.example", "/"], ["/\\evil.example", "/"], ["/\u3042", "/"]] as const) {
         const res = await server.app.inject({
           method: "POST",
           url: "/login",
@@ -205,6 +205,18 @@ for (const dialect of DIALECTS) {
       // Users made on the server machine stand on their own.
       const own = await server.tokenFor("operator");
       assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization: `Bearer ${own}` } })).statusCode, 200);
+    });
+
+    test("a password file that cannot be read for a moment keeps its last entries: nobody is logged out", async () => {
+      const cookie = cookieOf((await server.app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username: "alice", password: "bcrypt secret" } })).headers["set-cookie"]);
+      await rename(file, `${file}.moving`);
+      try {
+        assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { cookie } })).statusCode, 200);
+        assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: basic("alice", "bcrypt secret") })).statusCode, 200);
+      } finally {
+        await rename(`${file}.moving`, file);
+      }
+      assert.equal((await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { cookie } })).statusCode, 200);
     });
 
     test("a login link logs a browser in once, within its 15 minutes", async () => {

@@ -24,7 +24,8 @@ export function page(title: string, body: string): string {
 export function safeNext(next: unknown): string {
   if (typeof next !== "string" || next.length > 2000) return "/";
   if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(next)) return "/";
+  // Printable ASCII only: control characters and backslashes are how redirects are smuggled, and a
+  // Location header cannot carry anything else (the browser sends other characters percent-encoded).
+  if (!/^[\x21-\x5b\x5d-\x7e]+$/.test(next)) return "/";
   return next;
 }

@@ -20,8 +20,24 @@ export interface PasswordFile {
 // apache-md5 is CommonJS whose types say `export default`: Node hands the function itself over.
 const aprMd5 = apacheMd5 as unknown as (password: string, salt: string) => string;
 
-/** A bcrypt hash of nothing anyone types: checked for unknown users, so that they take as long. */
-const DECOY = "$2y$05$CwTycUXWue0Thq9StjUM0uJ8.CCW3yGsq/Ul7Ip8JH3s86e3Cj9aa";
+/**
+ * A bcrypt hash of nothing anyone types, at the highest cost the file uses: checked for unknown users,
+ * so that they take as long as a known one and the timing tells no one which names exist.
+ */
+function decoyFor(entries: Map<string, string>): string {
+  let cost = 5;
+  for (const hash of entries.values()) {
+    const m = /^\$2[abxy]\$(\d\d)\$/.exec(hash);
+    if (m) cost = Math.max(cost, Number(m[1]));
+  }
+  let decoy = decoys.get(cost);
+  if (decoy === undefined) {
+    decoy = bcrypt.hashSync("vgrid decoy: no user has this password", Math.min(cost, 15));
+    decoys.set(cost, decoy);
+  }
+  return decoy;
+}
+const decoys = new Map<number, string>();
 
 /** The file at `path`, read now (a missing or unreadable file is a ConfigError naming `key`). */
 export async function openPasswordFile(path: string, configFile: string, key = "auth.htpasswd.file"): Promise<PasswordFile> {
@@ -39,21 +55,22 @@ export async function openPasswordFile(path: string, configFile: string, key = "
   } catch (err) {
     throw new ConfigError(configFile, key, `cannot read the password file ${path}: ${(err as Error).message}`);
   }
-  // A file that vanishes or cannot be read later lets no one in until it is back.
+  // A file that cannot be read for a moment (being rewritten, a permission slip) keeps its last
+  // good entries: a passing error must not take every user out of the directory (and end their
+  // sessions). It is read again at the next use.
   const current = async (): Promise<Map<string, string>> => {
     try {
       await load();
-      return entries;
     } catch {
       stamp = "";
-      return new Map();
     }
+    return entries;
   };
   return {
     async verify(user, password) {
       const hash = (await current()).get(user);
       if (hash === undefined) {
-        await bcrypt.compare(password, DECOY);
+        await bcrypt.compare(password, decoyFor(entries));
         return false;
       }
       return checkPassword(password, hash);

@@ -24,7 +24,8 @@ export function portalOrigin(publicUrl: string | undefined, listenHost: string, 
   const origins = (port: number, hostHeader: string | undefined): string[] => {
     if (fixed !== undefined) return [fixed];
     const names = loopback ? [hostName(listenHost), ...LOOPBACK_NAMES] : [hostName(listenHost)];
-    const list = names.map((n) => `${scheme}://${n}:${port}`);
+    // As browsers write it: without the scheme's default port.
+    const list = names.map((n) => new URL(`${scheme}://${n}:${port}`).origin);
     // Listening on every address, the portal is whatever host the browser reached it by.
     if (wildcard && hostHeader !== undefined) list.push(`${scheme}://${hostHeader}`);
     return [...new Set(list)];
