@@ -313,12 +313,20 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     rateLimit: c.rateLimit,
     events: c.events,
     nodeOfflineAfterSeconds: c.nodeOfflineAfterSeconds,
-    metrics: c.metrics,
+    metrics: { allow: checkedCidrs(source.file, "metrics.allow", c.metrics.allow) },
     admins,
     hosts: c.hosts,
     hostnames,
     images: c.images,
   });
+}
+
+/** `cidrs` as given, each one an address in CIDR form, or a ConfigError naming it. */
+function checkedCidrs(file: string, key: string, cidrs: string[]): string[] {
+  cidrs.forEach((cidr, i) => {
+    if (parseCidr(cidr) === undefined) throw new ConfigError(file, `${key}[${i}]`, `'${cidr}' is not an address in CIDR form (e.g. 127.0.0.1/32)`);
+  });
+  return cidrs;
 }
 
 /** The wildcards a proxy list must never hold: they would believe a header from anyone. */
@@ -335,8 +343,8 @@ function authConfig(auth: ServerFile["auth"], publicUrl: string | undefined, sou
       if (EVERY_ADDRESS.has(cidr) || /\/0$/.test(cidr)) {
         throw new ConfigError(source.file, `auth.proxy.trustedProxies[${i}]`, `'${cidr}' trusts every address, so anyone could log in as anyone: list the proxies' own addresses`);
       }
-      if (parseCidr(cidr) === undefined) throw new ConfigError(source.file, `auth.proxy.trustedProxies[${i}]`, `'${cidr}' is not an address in CIDR form (e.g. 127.0.0.1/32)`);
     });
+    checkedCidrs(source.file, "auth.proxy.trustedProxies", trustedProxies);
     out.proxy = auth.proxy;
   }
   if (auth.htpasswd) out.htpasswd = { file: resolve(source.dir, auth.htpasswd.file) };

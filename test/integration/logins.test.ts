@@ -381,6 +381,8 @@ describe("sessions under HTTPS and the directory", () => {
     }
     assert.throws(build({ trustedProxies: ["*"] }), /trustedProxies/);
     assert.throws(build({ trustedProxies: ["300.1.1.1/32"] }), /not an address in CIDR form/);
+    // The same check for [metrics] allow, named against its own key.
+    assert.throws(() => buildServerConfig({ metrics: { allow: ["127.0.0.0/8", "300.1.1.1/8"] } }, { file: "server.toml", dir: "/tmp" }), /server\.toml: metrics\.allow\[1\]: '300\.1\.1\.1\/8' is not an address in CIDR form/);
   });
 
   test("a proxy header is believed from a trusted proxy only; from anyone else it is ignored", async () => {

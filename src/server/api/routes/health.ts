@@ -1,24 +1,20 @@
 // Liveness and readiness at the root, Prometheus metrics, and the pages that explain problem types.
 
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { BlockList, isIPv6 } from "node:net";
 import { Type } from "typebox";
 import { Forbidden, NotFound, problemKind } from "../../../core/errors.js";
 import type { ServerContext } from "../../context.js";
 import { pingStore } from "../../store/db.js";
 import { anyHostOnline } from "../../store/hosts.js";
 import { loadOptions } from "../../vms/service.js";
+import { addressList } from "../../auth/addresses.js";
 import { bearerToken, type Authenticator } from "../../auth/authenticator.js";
 import { responses } from "../schemas.js";
 
 const Health = Type.Object({ status: Type.String(), detail: Type.Optional(Type.String()) });
 
 export function healthRoutes(ctx: ServerContext, auth: Authenticator): FastifyPluginAsyncTypebox {
-  const allowed = new BlockList();
-  for (const cidr of ctx.config.metrics.allow) {
-    const [address, bits] = cidr.split("/") as [string, string];
-    allowed.addSubnet(address, Number(bits), isIPv6(address) ? "ipv6" : "ipv4");
-  }
+  const allowed = addressList(ctx.config.metrics.allow);
 
   return async (app) => {
     app.get("/healthz", { schema: { tags: ["health"], response: { 200: Health } } }, async () => ({ status: "ok" }));
@@ -37,8 +33,8 @@ export function healthRoutes(ctx: ServerContext, auth: Authenticator): FastifyPl
 
     app.get("/metrics", { schema: { hide: true } }, async (request, reply) => {
       // Answered to the addresses of [metrics] allow (loopback by default) and to an admin's token.
-      const ip = request.ip.replace(/^::ffff:/, "");
-      if (!allowed.check(ip, isIPv6(ip) ? "ipv6" : "ipv4")) {
+      if (!allowed.has(request.ip)) {
+        const ip = request.ip.replace(/^::ffff:/, "");
         const user = bearerToken(request) === undefined ? undefined : (await auth.identify(request).catch(() => null))?.user;
         if (!user?.admin) throw new Forbidden(`metrics are answered to the addresses of [metrics] allow in server.toml and to admins' tokens, not to ${ip}`);
       }
