@@ -5,6 +5,9 @@ export PATH := $(CURDIR)/.node/bin:$(PATH)
 TS_SOURCES := $(shell find src test bench -name '*.ts' 2>/dev/null) tsconfig.json
 TINY := images/build/tiny.qcow2
 TINY_RECIPE := $(shell find src/images -type f 2>/dev/null)
+# The portal bundles its own sources and the shared rules and API shapes of src/portal and src/core.
+WEB_SOURCES := $(shell find web/src src/portal src/core -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+PORTAL := web/dist/index.html
 
 .PHONY: all deps system build demo test test-stages typecheck lint unit integration clean
 
@@ -35,17 +38,24 @@ dist/.built: $(TS_SOURCES) node_modules/.package-lock.json
 	  "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
 	@touch $@
 
+# The web portal: built assets stay out of git (web/dist/), served by the vgrid server.
+$(PORTAL): $(WEB_SOURCES) node_modules/.package-lock.json
+	npx vite build --config web/vite.config.ts
+	gzip -9 -k -f web/dist/assets/*.js web/dist/assets/*.css
+	@touch $@
+
 # The image is rebuilt when its recipe changes, not when any other source does.
 $(TINY): $(TINY_RECIPE) | dist/.built system
 	bin/vgrid image build tiny --out $@
 
-build: deps dist/.built $(TINY)
+build: deps dist/.built $(PORTAL) $(TINY)
 
 demo: build
 	bin/vgrid up
 
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p web/tsconfig.json
 
 lint: deps
 	npx eslint .
@@ -69,4 +79,4 @@ test-stages:
 	$(MAKE) --no-print-directory integration
 
 clean:
-	rm -rf dist images/build
+	rm -rf dist web/dist images/build

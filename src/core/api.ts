@@ -118,6 +118,7 @@ export const MeSchema = Type.Object({
     maxCpus: Nullable(Type.Integer()),
     usedCpus: Type.Integer(),
   }),
+  limits: Type.Object({ defaultHours: Type.Number(), maxHours: Type.Number() }),
   sshKeys: Type.Array(Type.String()),
 });
 export type Me = Static<typeof MeSchema>;

@@ -131,7 +131,10 @@ test("the README's first hour works as written: vgrid up's lines as the admin, t
   const landed = await fetch(link, { redirect: "manual" });
   assert.equal(landed.status, 303);
   const cookie = (landed.headers.get("set-cookie") ?? "").split(";")[0]!;
-  assert.match(await (await fetch(`${url}/`, { headers: { cookie } })).text(), /logged in as <strong>admin \(administrator\)<\/strong>/);
+  assert.deepEqual(
+    await (await fetch(`${url}/api/v1/me`, { headers: { cookie } })).json().then((me) => [(me as { username: string }).username, (me as { admin: boolean }).admin]),
+    ["admin", true],
+  );
   assert.equal((await fetch(link, { redirect: "manual" })).status, 410, "a login link works once");
 
   const admin = await type(adminLines, personEnv(adminHome));

@@ -19,6 +19,7 @@ import { Forbidden, Unauthorized } from "../../core/errors.js";
 import { openSingleSignOn } from "../auth/oidc.js";
 import { auditRoutes } from "./routes/audit.js";
 import { authApiRoutes, loginPages } from "./routes/auth.js";
+import { portalPages } from "./routes/portal.js";
 import { oidcPages } from "./routes/oidc.js";
 import { problem, sendProblem, toProblem } from "./problems.js";
 import { catalogRoutes } from "./routes/catalog.js";
@@ -131,6 +132,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
 
   await app.register(healthRoutes(ctx, auth));
   await app.register(loginPages(ctx, auth));
+  await app.register(portalPages(auth));
   const { oidc } = ctx.config.auth;
   if (oidc && ctx.config.publicUrl !== undefined) {
     await app.register(oidcPages(ctx, auth, await openSingleSignOn(oidc, ctx.config.publicUrl, ctx.config.source), ctx.config.publicUrl));

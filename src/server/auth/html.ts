@@ -1,4 +1,4 @@
-// The few server-rendered pages of logging in (until the portal brings its own): escaped, no script.
+// The few server-rendered pages of logging in (they work without JavaScript, before the portal loads): escaped, no script.
 
 const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -10,7 +10,7 @@ export function escapeHtml(text: string): string {
 export const PAGE_STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.5rem}label{display:block;margin:.75rem 0 .25rem}input{font:inherit;width:100%;padding:.4rem;box-sizing:border-box}
 button{font:inherit;margin-top:1rem;padding:.45rem 1.2rem}.error{color:#a1160a;border-left:4px solid #a1160a;padding-left:.6rem}
-a{color:#0b57d0}`;
+a{color:#0b57d0}.button{display:inline-block;padding:.45rem 1.2rem;border:1px solid #0b57d0;border-radius:6px;text-decoration:none;background:#0b57d0;color:#fff}`;
 
 /** A whole page: `body` is HTML already escaped by the caller. */
 export function page(title: string, body: string): string {

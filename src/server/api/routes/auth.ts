@@ -1,6 +1,6 @@
 // Logging in and out: the API's POST /auth/login and /auth/logout (htpasswd), and the pages a browser
 // sees: the login page at /login (the password form, the single sign-on's link), one-time login links
-// at /auth/link/TOKEN, the front page and logout.
+// at /auth/link/TOKEN, and logout. The portal itself is routes/portal.ts.
 
 import formbody from "@fastify/formbody";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
@@ -120,7 +120,7 @@ interface LoginChoices {
 function loginForm(next: string, choices: LoginChoices, error?: string, username = ""): string {
   const alert = error === undefined ? "" : `<p class="error" role="alert">${escapeHtml(error)}</p>`;
   const sso = choices.sso
-    ? `<p><a href="/auth/oidc/login${next === "/" ? "" : `?next=${escapeHtml(encodeURIComponent(next))}`}">Log in with single sign-on</a></p>`
+    ? `<p><a href="/auth/oidc/login${next === "/" ? "" : `?next=${escapeHtml(encodeURIComponent(next))}`}" class="button">Log in with single sign-on</a></p>`
     : "";
   const form = choices.passwords
     ? `${choices.sso ? "<p>Or with your username and password:</p>" : ""}<form method="post" action="/login"><input type="hidden" name="next" value="${escapeHtml(next)}">
@@ -154,7 +154,12 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
     app.get(
       "/login",
       { schema: { hide: true, querystring: Type.Object({ next: Type.Optional(Type.String()) }) } },
-      async (request, reply) => htmlPage(reply, 200, loginForm(safeNext(request.query.next), choices)),
+      async (request, reply) => {
+        const next = safeNext(request.query.next);
+        // Someone the server knows already (a session, the proxy's header, a certificate) goes straight in.
+        if (await auth.identify(request).catch(() => null)) return reply.code(303).header("location", next).send();
+        return htmlPage(reply, 200, loginForm(next, choices));
+      },
     );
 
     app.post(
@@ -201,17 +206,6 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
     app.post("/logout", { schema: { hide: true } }, async (request, reply) => {
       await logout(auth, l, request, reply);
       return reply.code(303).header("location", "/login").send();
-    });
-
-    app.get("/", { schema: { hide: true } }, async (request, reply) => {
-      const caller = await auth.identify(request).catch(() => null);
-      if (!caller) return reply.code(303).header("location", "/login").send();
-      const who = `${escapeHtml(caller.user.name)}${caller.user.admin ? " (administrator)" : ""}`;
-      return htmlPage(
-        reply,
-        200,
-        page("Logged in", `<h1>vgrid</h1><p>You are logged in as <strong>${who}</strong>.</p><p>The API is described at <a href="/api/docs">/api/docs</a>.</p><form method="post" action="/logout"><button type="submit">Log out</button></form>`),
-      );
     });
   };
 }

@@ -1,0 +1,130 @@
+// What a VM shows and offers wherever it appears: how to connect, Terminate (asking first, with a
+// reason when an admin ends someone else's VM) and Extend (only as far as the policy allows).
+
+import { useId, useState } from "react";
+import type { Vm } from "../../../src/core/api.ts";
+import { sshCommandLine } from "../../../src/core/vm-words.ts";
+import { canExtend, canTerminate, extendChoices, reasonRequired, type Limits } from "../../../src/portal/rules.ts";
+import type { MeWithLimits } from "../api/me.ts";
+import { useExtend, useTerminate } from "../queries/vms.ts";
+import { ConfirmDialog } from "./ConfirmDialog.tsx";
+import { CopyButton, ErrorNote } from "./ui.tsx";
+
+export function ConnectLine({ vm, full = false }: { vm: Vm; full?: boolean }) {
+  const line = sshCommandLine(vm);
+  if (vm.state !== "running" || line === null) return <span className="muted">{vm.state === "pending" || vm.state === "provisioning" ? "once it runs" : "—"}</span>;
+  return (
+    <div className="connect">
+      <span className="connect-line">
+        <code>{line}</code>
+        <CopyButton text={line} label={`Copy the ssh line of ${vm.name}`} />
+      </span>
+      {full && (
+        <>
+          <p className="muted">
+            or, with the vgrid command line: <code>vgrid ssh {vm.name}</code>
+          </p>
+          {vm.sshHostKeys.length > 0 ? (
+            <details>
+              <summary>The guest's host key fingerprints</summary>
+              <ul className="fingerprints">
+                {vm.sshHostKeys.map((k) => (
+                  <li key={k.fingerprint}>
+                    <code>
+                      {k.type} {k.fingerprint}
+                    </code>
+                  </li>
+                ))}
+              </ul>
+            </details>
+          ) : (
+            <p className="muted">Its host key fingerprints appear here once the guest has booted.</p>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+export function TerminateButton({ vm, me, onDone }: { vm: Vm; me: MeWithLimits; onDone?: () => void }) {
+  const [open, setOpen] = useState(false);
+  const terminate = useTerminate();
+  if (!canTerminate(vm)) return null;
+  const others = reasonRequired(me, vm);
+  return (
+    <>
+      <button type="button" className="danger" onClick={() => setOpen(true)} disabled={terminate.isPending}>
+        Terminate
+      </button>
+      <ConfirmDialog
+        open={open}
+        title={`Terminate ${vm.name}?`}
+        confirm="Terminate"
+        busy={terminate.isPending}
+        {...(others ? { reasonLabel: "Reason" } : {})}
+        onCancel={() => setOpen(false)}
+        onConfirm={(reason) =>
+          terminate.mutate(
+            { id: vm.id, ...(others ? { reason } : {}) },
+            {
+              onSuccess: () => {
+                setOpen(false);
+                onDone?.();
+              },
+            },
+          )
+        }
+      >
+        <p>
+          {others ? `${vm.name} belongs to ${vm.owner}. ` : ""}It is shut down and its disks are deleted: what is on it is lost. This cannot be undone.
+        </p>
+        {others && <p>{vm.owner} sees your name and the reason you give.</p>}
+        <ErrorNote error={terminate.error} what="Not terminated" />
+      </ConfirmDialog>
+      {!open && <ErrorNote error={terminate.error} what="Not terminated" />}
+    </>
+  );
+}
+
+export function ExtendControl({ vm, limits }: { vm: Vm; limits: Limits }) {
+  const extend = useExtend();
+  const choices = extendChoices(vm, limits, new Date());
+  const allowedChoices = choices.filter((c) => c.disabled === null);
+  // The policy's default extension when it fits, else the longest that does.
+  const firstAllowed = allowedChoices.find((c) => c.value === limits.defaultHours) ?? allowedChoices.at(-1);
+  const [hours, setHours] = useState<number | undefined>(undefined);
+  const id = useId();
+  if (!canExtend(vm)) return null;
+  const chosen = hours ?? firstAllowed?.value;
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (chosen !== undefined) extend.mutate({ id: vm.id, hours: chosen });
+      }}
+    >
+      <label htmlFor={id} className="visually-hidden">
+        Extend by
+      </label>
+      <select id={id} value={chosen ?? ""} onChange={(e) => setHours(Number(e.target.value))} disabled={firstAllowed === undefined}>
+        {choices.map((c) => (
+          <option key={c.value} value={c.value} disabled={c.disabled !== null}>
+            {c.label}
+            {c.disabled ? ` (not allowed: ${c.disabled})` : ""}
+          </option>
+        ))}
+      </select>
+      <button type="submit" disabled={firstAllowed === undefined || extend.isPending}>
+        {extend.isPending ? "Extending…" : "Extend"}
+      </button>
+      {firstAllowed === undefined && <p className="muted">It already lives as long as the policy allows ({limits.maxHours} hours from now).</p>}
+      {extend.isSuccess && (
+        <p className="ok-text" role="status">
+          Extended.
+        </p>
+      )}
+      <ErrorNote error={extend.error} what="Not extended" />
+    </form>
+  );
+}

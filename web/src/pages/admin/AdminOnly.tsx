@@ -1,0 +1,32 @@
+// The admin pages' gate: the API refuses a non-admin anyway (403); this says so before asking it.
+
+import type { ReactNode } from "react";
+import { Link } from "wouter";
+import type { MeWithLimits } from "../../api/me.ts";
+import { PageTitle } from "../../components/ui.tsx";
+
+export function AdminOnly({ me, children }: { me: MeWithLimits; children: ReactNode }) {
+  if (me.admin) return <>{children}</>;
+  return (
+    <>
+      <PageTitle title="Not allowed">Administrators only</PageTitle>
+      <p role="alert" className="error">
+        You are logged in as {me.username}, who is not an administrator of this vgrid: the admin pages are not for you.
+      </p>
+      <p>
+        <Link href="/">Your own VMs</Link> are a click away.
+      </p>
+    </>
+  );
+}
+
+/** The tabs between the admin pages. */
+export function AdminTabs() {
+  return (
+    <nav aria-label="Admin" className="tabs">
+      <Link href="/admin">All VMs</Link>
+      <Link href="/admin/hosts">Hosts</Link>
+      <Link href="/admin/audit">Audit</Link>
+    </nav>
+  );
+}
