@@ -118,6 +118,11 @@ export const MeSchema = Type.Object({
     maxCpus: Nullable(Type.Integer()),
     usedCpus: Type.Integer(),
   }),
+  /** server.toml's `[expiry]`: a VM's life when none is asked, and the furthest from now it may be pushed. */
+  limits: Type.Object({
+    defaultHours: Type.Number(),
+    maxHours: Type.Number(),
+  }),
   sshKeys: Type.Array(Type.String()),
 });
 export type Me = Static<typeof MeSchema>;

@@ -28,6 +28,7 @@ export async function describeMe(ctx: ServerContext, actor: Actor): Promise<Me> 
       maxCpus: quota.maxCpus,
       usedCpus: used.cpus,
     },
+    limits: { defaultHours: ctx.config.expiry.defaultHours, maxHours: ctx.config.expiry.maxHours },
     sshKeys: user.sshKeys,
   };
 }
