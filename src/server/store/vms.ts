@@ -6,7 +6,7 @@ import { sshFingerprint } from "../../core/ssh-keys.js";
 import { isSafeSshHost } from "../../core/protocol.js";
 import { HOLDING_STATES, type VmState } from "../../core/vm-state.js";
 import type { Page } from "../pages.js";
-import type { DbOrTx } from "./db.js";
+import { isPostgres, type DbOrTx } from "./db.js";
 import type { NewVm, VmRow, VmTable } from "./schema.js";
 
 /**
@@ -116,6 +116,17 @@ export async function moveVm(db: DbOrTx, id: string, from: readonly VmState[], t
     .where("state", "in", from)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
+}
+
+/**
+ * The VM's state and expiry, read for a change that depends on them: its row is locked until the
+ * transaction ends on PostgreSQL, so that two extends add up (SQLite has one writer at a time anyway).
+ */
+export async function lockVm(db: DbOrTx, id: string): Promise<{ state: VmState; expiresAt: string | null } | undefined> {
+  let q = db.selectFrom("vms").select(["state", "expires_at"]).where("id", "=", id);
+  if (isPostgres(db)) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return row && { state: row.state as VmState, expiresAt: row.expires_at };
 }
 
 export async function setExpiry(db: DbOrTx, id: string, expiresAt: string | null, at: Date): Promise<void> {

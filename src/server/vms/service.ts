@@ -8,7 +8,8 @@ import { Conflict, Forbidden, Invalid, NotFound, Unavailable, VgridError } from 
 import { isVmId } from "../../core/names.js";
 import { parseSshPublicKeys } from "../../core/ssh-keys.js";
 import type { ImageEntry } from "../../core/image.js";
-import { canExtend, canMove, HOLDING_STATES, isFinal } from "../../core/vm-state.js";
+import { extendedExpiry } from "../../core/expiry.js";
+import { canExtend, canMove, HOLDING_STATES, isFinal, type VmState } from "../../core/vm-state.js";
 import type { ServerContext } from "../context.js";
 import { couldEverFit, type HostLoad } from "../scheduler/placement.js";
 import { insertAudit } from "../store/audit.js";
@@ -21,7 +22,7 @@ import { answerPage, pageOf } from "../pages.js";
 import { fetchRepositoryKeys } from "../users/key-repository.js";
 import { hasAnyLimit, quotaFor, quotaProblem } from "../users/quota.js";
 import type { NewVm, VmRow } from "../store/schema.js";
-import { holdingUse, findVm, insertVm, listVms, moveVm, setExpiry, toVm, vmPageKey } from "../store/vms.js";
+import { holdingUse, findVm, insertVm, listVms, lockVm, moveVm, setExpiry, toVm, vmPageKey } from "../store/vms.js";
 
 /** Who asks, from where (for the audit log), and in which request (for the logs). */
 export interface Actor {
@@ -168,20 +169,35 @@ export async function terminateVm(ctx: ServerContext, actor: Actor, id: string):
   });
 }
 
-/** Moves the VM's expiry to `hours` from now, within the policy's maximum. */
+/**
+ * Adds `hours` to the later of the VM's expiry and now (extending never shortens a life), at most to
+ * `[expiry] maxHours` from now; a VM that never expires is left so. Worked out on the locked row, so
+ * that two extends at once both count.
+ */
 export async function extendVm(ctx: ServerContext, actor: Actor, id: string, hours: number): Promise<Vm> {
   const vm = await visibleVm(ctx.db, actor.user, id);
-  if (!canExtend(vm.state)) {
-    throw new Conflict("wrong-state", `VM ${vm.name} is ${vm.state}; only a live VM can be extended`);
-  }
+  requireExtendable(vm.name, vm.state);
+  if (vm.expiresAt === null) return viewFor(actor.user, vm);
   const { maxHours } = ctx.config.expiry;
-  if (hours > maxHours) {
-    throw new Invalid("hours", `hours ${hours} is more than the policy allows: at most ${maxHours} from now`);
-  }
   return change(ctx, actor, "vm.extend", async (tx, now) => {
-    await setExpiry(tx, vm.id, new Date(now.getTime() + hours * 3600_000).toISOString(), now);
+    const life = await lockVm(tx, vm.id);
+    if (life === undefined) throw new NotFound(`no VM with id '${id}' is yours`);
+    requireExtendable(vm.name, life.state);
+    if (life.expiresAt === null) return { vmId: vm.id };
+    const extension = extendedExpiry(new Date(life.expiresAt), now, hours, maxHours);
+    if ("mostHours" in extension) {
+      throw new Invalid(
+        "hours",
+        `hours ${hours} would take VM ${vm.name} beyond what the policy allows, ${maxHours} hours from now: at most ${extension.mostHours} more hours now`,
+      );
+    }
+    await setExpiry(tx, vm.id, extension.expiresAt.toISOString(), now);
     return { vmId: vm.id };
   });
+}
+
+function requireExtendable(name: string, state: VmState): void {
+  if (!canExtend(state)) throw new Conflict("wrong-state", `VM ${name} is ${state}; only a live VM can be extended`);
 }
 
 /** An administrator sets any expiry, or none: beyond the policy, as API.md allows them. */

@@ -68,7 +68,7 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
       {
         schema: {
           tags: ["vms"],
-          summary: "Move a VM's expiry to the given hours from now (bounded by policy)",
+          summary: "Add hours to the later of a VM's expiry and now, at most to [expiry] maxHours from now",
           params: IdParams,
           body: ExtendRequestSchema,
           response: responses({ 200: VmSchema }),
