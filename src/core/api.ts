@@ -51,6 +51,18 @@ export const VmSchema = Type.Object(
 );
 export type Vm = Static<typeof VmSchema>;
 
+/** One step of a VM's story (`GET /vms/{id}/history`): its state from then on, who or what moved it, and why. */
+export const VmHistoryEntrySchema = Type.Object(
+  {
+    at: Type.String(),
+    state: Type.Enum(VM_STATES),
+    by: Type.String({ description: "a username, `node` for what the VM's node reported, or `policy:...`" }),
+    detail: Nullable(Type.String({ description: "why, in words the owner can read: the reason given, the node's error..." })),
+  },
+  { additionalProperties: false },
+);
+export type VmHistoryEntry = Static<typeof VmHistoryEntrySchema>;
+
 /** `POST /vms`. */
 export const DeployRequestSchema = Type.Object(
   {

@@ -124,6 +124,19 @@ export interface AuditTable {
   detail: string | null;
 }
 
+/** One step of a VM's story: a change of its state (or of its expiry, the state unchanged). */
+export interface VmHistoryTable {
+  id: Generated<number>;
+  vm_id: string;
+  at: string;
+  /** The VM's state from then on. */
+  state: string;
+  /** Who or what: a username, `node` (what the node reported), or `policy:...`. */
+  actor: string;
+  /** Why, in words the owner can read: the reason given, the node's error; null when nothing more. */
+  detail: string | null;
+}
+
 /** A browser's session: the cookie holds the secret, the store its hash. */
 export interface SessionTable {
   hash: string;
@@ -172,6 +185,7 @@ export interface Database {
   hostnames: HostnameTable;
   vms: VmTable;
   audit: AuditTable;
+  vm_history: VmHistoryTable;
   leases: LeaseTable;
   sessions: SessionTable;
   login_links: LoginLinkTable;

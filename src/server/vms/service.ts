@@ -3,7 +3,7 @@
 // committed are the host's node woken and the change published to event streams.
 
 import { randomUUID } from "node:crypto";
-import type { DeployRequest, Vm, VmListQuery } from "../../core/api.js";
+import type { DeployRequest, PageRequest, Vm, VmHistoryEntry, VmListQuery } from "../../core/api.js";
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable, VgridError } from "../../core/errors.js";
 import { isVmId } from "../../core/names.js";
 import { parseSshPublicKeys } from "../../core/ssh-keys.js";
@@ -13,6 +13,7 @@ import { canExtend, canMove, HOLDING_STATES, isFinal, type VmState } from "../..
 import type { ServerContext } from "../context.js";
 import { couldEverFit, type HostLoad } from "../scheduler/placement.js";
 import { insertAudit } from "../store/audit.js";
+import { listHistory, recordHistory } from "../store/vm-history.js";
 import type { DbOrTx } from "../store/db.js";
 import { takeFreeHostname } from "../store/hostnames.js";
 import { anyHostOnline, bumpDesiredVersion, takeSlot } from "../store/hosts.js";
@@ -41,6 +42,14 @@ export function viewFor(user: User, vm: Vm): Vm {
 /** The VM if the user may see it: another user's VM is a 404 for a non-admin, like a missing one. */
 export async function showVm(ctx: ServerContext, user: User, id: string): Promise<Vm> {
   return viewFor(user, await visibleVm(ctx.db, user, id));
+}
+
+/** The VM's story, oldest first, for its owner and admins: another user's VM is a 404, as for showVm. */
+export async function vmHistory(ctx: ServerContext, user: User, id: string, query: PageRequest): Promise<{ items: VmHistoryEntry[]; next?: string }> {
+  const vm = await visibleVm(ctx.db, user, id);
+  const page = pageOf(query, 1);
+  const { items, next } = answerPage(await listHistory(ctx.db, vm.id, page), page, (e) => [String(e.id)]);
+  return { items: items.map(({ id: _id, ...entry }) => entry), ...(next === undefined ? {} : { next }) };
 }
 
 /**
@@ -152,7 +161,8 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
     };
     await insertVm(tx, row);
     // takeSlot told the host's node already (its desired version); a pending VM has no ssh yet.
-    return { vmId: id, host, vm: toVm(row, null) };
+    const step = { state: "pending" as const, detail: `${image.tag}, ${memoryMiB} MiB, ${cpus} cpu${cpus === 1 ? "" : "s"}, on ${host}` };
+    return { vmId: id, host, vm: toVm(row, null), step };
   });
 }
 
@@ -164,8 +174,9 @@ export async function terminateVm(ctx: ServerContext, actor: Actor, id: string):
   return change(ctx, actor, "vm.terminate", async (tx, now) => {
     // Guarded by the states it may leave: a VM its node just confirmed gone is not brought back.
     const from = HOLDING_STATES.filter((s) => canMove(s, "terminating"));
-    if (await moveVm(tx, vm.id, from, "terminating", now)) await bumpDesiredVersion(tx, vm.host);
-    return { vmId: vm.id, host: vm.host };
+    if (!(await moveVm(tx, vm.id, from, "terminating", now))) return { vmId: vm.id };
+    await bumpDesiredVersion(tx, vm.host);
+    return { vmId: vm.id, host: vm.host, step: { state: "terminating", detail: null } };
   });
 }
 
@@ -191,8 +202,9 @@ export async function extendVm(ctx: ServerContext, actor: Actor, id: string, hou
         `hours ${hours} would take VM ${vm.name} beyond what the policy allows, ${maxHours} hours from now: at most ${extension.mostHours} more hours now`,
       );
     }
-    await setExpiry(tx, vm.id, extension.expiresAt.toISOString(), now);
-    return { vmId: vm.id };
+    const expiresAt = extension.expiresAt.toISOString();
+    await setExpiry(tx, vm.id, expiresAt, now);
+    return { vmId: vm.id, step: { state: life.state, detail: `expiry moved to ${expiresAt} (${hours} hours more)` } };
   });
 }
 
@@ -208,25 +220,42 @@ export async function setVmExpiry(ctx: ServerContext, actor: Actor, id: string, 
   const at = expiresAt === null ? null : new Date(expiresAt);
   if (at !== null && Number.isNaN(at.getTime())) throw new Invalid("expiresAt", `expiresAt '${expiresAt}' is not a time: give an ISO time like 2027-01-31T18:00:00Z, or null`);
   return change(ctx, actor, "vm.set-expiry", async (tx, now) => {
-    await setExpiry(tx, vm.id, at === null ? null : at.toISOString(), now);
-    return { vmId: vm.id };
+    const life = await lockVm(tx, vm.id);
+    if (life === undefined) throw new NotFound(`no VM with id '${id}' is yours`);
+    const expiry = at === null ? null : at.toISOString();
+    await setExpiry(tx, vm.id, expiry, now);
+    return { vmId: vm.id, step: { state: life.state, detail: expiry === null ? "expiry removed: it never expires" : `expiry set to ${expiry}` } };
   });
 }
 
+/** What a change did, for change() to record and announce. */
+interface Changed {
+  vmId: string;
+  /** The host whose node must hear of it: what should run there changed. */
+  host?: string;
+  /** The VM as it now is, when the change knows it without reading it again. */
+  vm?: Vm;
+  /** The step of the VM's history it makes, by the actor: undefined when it made none. */
+  step?: { state: VmState; detail: string | null };
+  auditDetail?: string | null;
+}
+
 /**
- * Runs `work` and the audit row of `action` in one transaction; after the commit, wakes the node of
- * the host `work` names (what should run there changed) and publishes the VM as it now is.
+ * Runs `work`, the audit row of `action` and the step of the VM's history in one transaction; after the
+ * commit, wakes the node of the host `work` names and publishes the VM as it now is.
  */
 async function change(
   ctx: ServerContext,
   actor: Actor,
   action: string,
-  work: (tx: DbOrTx, now: Date) => Promise<{ vmId: string; host?: string; vm?: Vm }>,
+  work: (tx: DbOrTx, now: Date) => Promise<Changed>,
 ): Promise<Vm> {
   const now = ctx.now();
   const done = await ctx.writes.run(async (tx) => {
     const result = await work(tx, now);
-    await insertAudit(tx, { at: now, actor: actor.user.name, action, target: result.vmId, address: actor.address });
+    const { vmId, step } = result;
+    await insertAudit(tx, { at: now, actor: actor.user.name, action, target: vmId, address: actor.address, detail: result.auditDetail ?? null });
+    if (step !== undefined) await recordHistory(tx, [{ vmId, at: now, by: actor.user.name, ...step }]);
     return result;
   });
   if (done.host !== undefined) ctx.hub.notifyHost(done.host);

@@ -1,11 +1,20 @@
-// /api/v1/vms: deploy, list, show, terminate, extend. Only HTTP is mapped here: the VM service does the work.
+// /api/v1/vms: deploy, list, show, history, terminate, extend. Only HTTP is mapped here: the VM service does the work.
 
 import type { RateLimitOptions } from "@fastify/rate-limit";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { VgridError } from "../../../core/errors.js";
-import { DeployRequestSchema, ExtendRequestSchema, ListOf, PatchVmRequestSchema, VmListQuerySchema, VmSchema } from "../../../core/api.js";
+import {
+  DeployRequestSchema,
+  ExtendRequestSchema,
+  ListOf,
+  PageQuerySchema,
+  PatchVmRequestSchema,
+  VmHistoryEntrySchema,
+  VmListQuerySchema,
+  VmSchema,
+} from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
-import { deployVm, extendVm, listVisibleVms, setVmExpiry, showVm, terminateVm } from "../../vms/service.js";
+import { deployVm, extendVm, listVisibleVms, setVmExpiry, showVm, terminateVm, vmHistory } from "../../vms/service.js";
 import { requireActor, requireUser } from "../auth.js";
 import { IdParams, responses } from "../schemas.js";
 
@@ -55,6 +64,20 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
       "/vms/:id",
       { schema: { tags: ["vms"], summary: "Show a VM", params: IdParams, response: responses({ 200: VmSchema }) } },
       async (request) => showVm(ctx, requireUser(request), request.params.id),
+    );
+
+    app.get(
+      "/vms/:id/history",
+      {
+        schema: {
+          tags: ["vms"],
+          summary: "A VM's story, oldest first: each state it went through, who or what moved it, and why",
+          params: IdParams,
+          querystring: PageQuerySchema,
+          response: responses({ 200: ListOf(VmHistoryEntrySchema) }),
+        },
+      },
+      async (request) => vmHistory(ctx, requireUser(request), request.params.id, request.query),
     );
 
     app.delete(
