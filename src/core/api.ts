@@ -46,6 +46,10 @@ export const VmSchema = Type.Object(
     errorDetail: Type.Optional(Nullable(Type.String())),
     /** The guest's ssh host keys, read from the guest at its first boot; empty until then. */
     sshHostKeys: Type.Array(SshHostKeySchema),
+    /** Who asked for its termination: a username, or the policy (`policy:expiry`); null until then. */
+    terminatedBy: Nullable(Type.String()),
+    /** Why it is terminated, in words its owner reads; null until then, or when none was given. */
+    reason: Nullable(Type.String()),
   },
   { additionalProperties: false, $id: "Vm" },
 );
@@ -75,6 +79,16 @@ export const DeployRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 export type DeployRequest = Static<typeof DeployRequestSchema>;
+
+/** The longest reason for a termination: a sentence or two for its owner, not a letter. */
+export const MAX_REASON_LENGTH = 500;
+
+/** `DELETE /vms/{id}`'s body, which may be left out: why, for the owner (an admin terminating another's VM gives it). */
+export const TerminateRequestSchema = Type.Object(
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_REASON_LENGTH, description: "why, in words the VM's owner reads" })) },
+  { additionalProperties: false },
+);
+export type TerminateRequest = Static<typeof TerminateRequestSchema>;
 
 /** `POST /vms/{id}/extend`. */
 export const ExtendRequestSchema = Type.Object({ hours: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false });

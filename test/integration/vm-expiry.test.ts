@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Me, Problem, Vm } from "../../src/core/api.js";
-import { DIALECTS, KEY, startTestServer, type TestServer } from "../support/server.js";
+import { DIALECTS, startTestServer, type TestServer } from "../support/server.js";
 
 const HOUR = 3600_000;
 
@@ -27,18 +27,12 @@ for (const dialect of DIALECTS) {
     });
     after(async () => server.close());
 
-    const call = (token: string, method: "GET" | "POST" | "PATCH", url: string, payload?: object) =>
-      server.app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${token}` }, ...(payload ? { payload } : {}) });
     /** Alice's new VM, deployed now for `hours`. */
-    const deploy = async (hours: number) => {
-      const res = await call(alice, "POST", "/vms", { image: "tiny", sshKeys: [KEY], hours });
-      assert.equal(res.statusCode, 201, res.body);
-      return res.json<Vm>();
-    };
-    const extend = (vm: Vm, hours: number) => call(alice, "POST", `/vms/${vm.id}/extend`, { hours });
+    const deploy = (hours: number) => server.deploy(alice, { hours });
+    const extend = (vm: Vm, hours: number) => server.call(alice, "POST", `/vms/${vm.id}/extend`, { hours });
 
     test("/me says how long a VM lives unless asked, and the furthest its owner may push it", async () => {
-      const res = await call(alice, "GET", "/me");
+      const res = await server.call(alice, "GET", "/me");
       assert.equal(res.statusCode, 200, res.body);
       assert.deepEqual(res.json<Me>().limits, { defaultHours: 6, maxHours: 72 });
     });
@@ -72,7 +66,7 @@ for (const dialect of DIALECTS) {
       assert.equal(problem.type, "/problems/invalid");
       assert.equal(problem.field, "hours");
       assert.match(problem.detail, /hours 30 .* 72 hours from now: at most 24 more hours now/);
-      assert.equal((await call(alice, "GET", `/vms/${vm.id}`)).json<Vm>().expiresAt, at(48), "the refused extend changed nothing");
+      assert.equal((await server.call(alice, "GET", `/vms/${vm.id}`)).json<Vm>().expiresAt, at(48), "the refused extend changed nothing");
 
       assert.equal((await extend(vm, 24)).json<Vm>().expiresAt, at(72), "up to the policy exactly");
       const full = await extend(vm, 0.5);
@@ -86,14 +80,14 @@ for (const dialect of DIALECTS) {
     test("extending never shortens a life an admin set, nor gives an expiry to a VM that never expires", async () => {
       clock = start;
       const vm = await deploy(6);
-      const far = await call(admin, "PATCH", `/vms/${vm.id}`, { expiresAt: at(200) });
+      const far = await server.call(admin, "PATCH", `/vms/${vm.id}`, { expiresAt: at(200) });
       assert.equal(far.statusCode, 200, far.body);
       const refused = await extend(vm, 1);
       assert.equal(refused.statusCode, 400);
       assert.match(refused.json<Problem>().detail, /at most 0 more hours now/);
-      assert.equal((await call(alice, "GET", `/vms/${vm.id}`)).json<Vm>().expiresAt, at(200));
+      assert.equal((await server.call(alice, "GET", `/vms/${vm.id}`)).json<Vm>().expiresAt, at(200));
 
-      assert.equal((await call(admin, "PATCH", `/vms/${vm.id}`, { expiresAt: null })).statusCode, 200);
+      assert.equal((await server.call(admin, "PATCH", `/vms/${vm.id}`, { expiresAt: null })).statusCode, 200);
       const never = await extend(vm, 1);
       assert.equal(never.statusCode, 200, never.body);
       assert.equal(never.json<Vm>().expiresAt, null, "a VM that never expires stays so");

@@ -14,7 +14,7 @@ import type { VmReport } from "../../src/core/protocol.js";
 import type { Problem, Vm, VmHistoryEntry } from "../../src/core/api.js";
 import { openStore } from "../../src/server/store/db.js";
 import { migrationProvider } from "../../src/server/store/migrations.js";
-import { DIALECTS, KEY, NODE_TOKEN, startTestServer, syncBody, testDatabase, type Dialect, type TestServer } from "../support/server.js";
+import { DIALECTS, NODE_TOKEN, startTestServer, syncBody, testDatabase, type Dialect, type TestServer } from "../support/server.js";
 import { tempDir } from "../support/vgrid.js";
 
 type Step = [state: string, by: string, detail: string | null];
@@ -36,15 +36,8 @@ for (const dialect of DIALECTS) {
     });
     after(async () => server.close());
 
-    const call = (token: string, method: "GET" | "POST" | "DELETE", url: string, payload?: object) =>
-      server.app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${token}` }, ...(payload ? { payload } : {}) });
-    const deploy = async (token: string) => {
-      const res = await call(token, "POST", "/vms", { image: "tiny", sshKeys: [KEY] });
-      assert.equal(res.statusCode, 201, res.body);
-      return res.json<Vm>();
-    };
     const history = async (token: string, vm: Vm) => {
-      const res = await call(token, "GET", `/vms/${vm.id}/history`);
+      const res = await server.call(token, "GET", `/vms/${vm.id}/history`);
       assert.equal(res.statusCode, 200, res.body);
       return res.json<{ items: VmHistoryEntry[] }>().items;
     };
@@ -56,15 +49,15 @@ for (const dialect of DIALECTS) {
     };
 
     test("a VM's history tells its life: deploy, what the node reported, extend, terminate, terminated", async () => {
-      const vm = await deploy(alice);
+      const vm = await server.deploy(alice);
       await report(vm, { state: "provisioning", sshPort: null });
       await report(vm, { state: "running" });
       await report(vm, { state: "running", responding: true }); // responding is not a state: no step
       await report(vm, { state: "running", responding: true }); // the same again: no step
-      const extended = await call(alice, "POST", `/vms/${vm.id}/extend`, { hours: 1 });
+      const extended = await server.call(alice, "POST", `/vms/${vm.id}/extend`, { hours: 1 });
       assert.equal(extended.statusCode, 200, extended.body);
-      assert.equal((await call(alice, "DELETE", `/vms/${vm.id}`)).statusCode, 202);
-      assert.equal((await call(alice, "DELETE", `/vms/${vm.id}`)).statusCode, 202, "asked again: no second step");
+      assert.equal((await server.call(alice, "DELETE", `/vms/${vm.id}`)).statusCode, 202);
+      assert.equal((await server.call(alice, "DELETE", `/vms/${vm.id}`)).statusCode, 202, "asked again: no second step");
       await report(vm, { state: "terminated", sshPort: null });
 
       const items = await history(alice, vm);
@@ -78,14 +71,14 @@ for (const dialect of DIALECTS) {
       ]);
       const times = items.map((e) => Date.parse(e.at));
       assert.ok(times.every((t, i) => !Number.isNaN(t) && (i === 0 || t >= times[i - 1]!)), `oldest first: ${items.map((e) => e.at).join(", ")}`);
-      assert.equal((await call(alice, "GET", `/vms/${vm.id}`)).json<Vm>().state, "terminated");
+      assert.equal((await server.call(alice, "GET", `/vms/${vm.id}`)).json<Vm>().state, "terminated");
       assert.deepEqual(await history(admin, vm), items, "an admin reads the same story, the VM terminated");
     });
 
     test("a failure is told in the owner's words, and so is a deletion that fails", async () => {
-      const vm = await deploy(alice);
+      const vm = await server.deploy(alice);
       await report(vm, { state: "failed", sshPort: null, error: "image 'tiny' is not on node h1: copy tiny.qcow2 there", detail: "/var/lib/vgrid/images/tiny.qcow2: ENOENT" });
-      assert.equal((await call(alice, "DELETE", `/vms/${vm.id}`)).statusCode, 202);
+      assert.equal((await server.call(alice, "DELETE", `/vms/${vm.id}`)).statusCode, 202);
       await report(vm, { state: "failed", sshPort: null, error: "the VM's disk could not be deleted", detail: "EBUSY" });
       assert.deepEqual(steps(await history(alice, vm)).slice(1), [
         ["failed", "node", "image 'tiny' is not on node h1: copy tiny.qcow2 there"],
@@ -95,23 +88,23 @@ for (const dialect of DIALECTS) {
     });
 
     test("another user's VM has no history for a user (a 404, as for the VM itself); an admin's terminate is in it", async () => {
-      const bobs = await deploy(bob);
+      const bobs = await server.deploy(bob);
       for (const id of [bobs.id, "7f3c0000-0000-4000-8000-000000000000", "not-an-id"]) {
-        const res = await call(alice, "GET", `/vms/${id}/history`);
+        const res = await server.call(alice, "GET", `/vms/${id}/history`);
         assert.equal(res.statusCode, 404, res.body);
         assert.match(res.json<Problem>().detail, /no VM with id/);
       }
-      assert.equal((await call(admin, "DELETE", `/vms/${bobs.id}`)).statusCode, 202);
-      assert.deepEqual(steps(await history(bob, bobs)).at(-1), ["terminating", "root-admin", null]);
+      assert.equal((await server.call(admin, "DELETE", `/vms/${bobs.id}`, { reason: "the lab is closing" })).statusCode, 202);
+      assert.deepEqual(steps(await history(bob, bobs)).at(-1), ["terminating", "root-admin", "the lab is closing"]);
     });
 
     test("a long history comes in pages, and its rows go with the VM's row", async () => {
-      const vm = await deploy(alice);
-      for (let i = 0; i < 4; i++) assert.equal((await call(alice, "POST", `/vms/${vm.id}/extend`, { hours: 0.25 })).statusCode, 200);
+      const vm = await server.deploy(alice);
+      for (let i = 0; i < 4; i++) assert.equal((await server.call(alice, "POST", `/vms/${vm.id}/extend`, { hours: 0.25 })).statusCode, 200);
       const seen: VmHistoryEntry[] = [];
       let next: string | undefined;
       do {
-        const res = await call(alice, "GET", `/vms/${vm.id}/history?limit=2${next ? `&cursor=${next}` : ""}`);
+        const res = await server.call(alice, "GET", `/vms/${vm.id}/history?limit=2${next ? `&cursor=${next}` : ""}`);
         assert.equal(res.statusCode, 200, res.body);
         const page = res.json<{ items: VmHistoryEntry[]; next?: string }>();
         assert.ok(page.items.length <= 2);
@@ -120,7 +113,7 @@ for (const dialect of DIALECTS) {
       } while (next !== undefined);
       assert.deepEqual(steps(seen), steps(await history(alice, vm)));
       assert.equal(seen.length, 5);
-      const forged = await call(alice, "GET", `/vms/${vm.id}/history?cursor=${Buffer.from('["x"]').toString("base64url")}`);
+      const forged = await server.call(alice, "GET", `/vms/${vm.id}/history?cursor=${Buffer.from('["x"]').toString("base64url")}`);
       assert.equal(forged.statusCode, 400);
       assert.equal(forged.json<Problem>().field, "cursor");
 

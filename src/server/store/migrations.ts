@@ -282,6 +282,14 @@ const migrations: Record<string, Migration> = {
       await (db.isTransaction ? work(db) : db.transaction().execute(work));
     },
   },
+  // Who asked for a VM's termination (a username, or `policy:...`) and why, in words its owner reads.
+  // VMs asked before this are not known: both stay null.
+  "2026-12-02T03-termination-reason": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("vms").addColumn("terminated_by", "text").execute();
+      await db.schema.alterTable("vms").addColumn("termination_reason", "text").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -112,6 +112,10 @@ export interface VmTable {
   updated_at: string;
   /** The API request that deployed it, for the logs of the server and its node. */
   request_id: string | null;
+  /** Who asked for its termination (a username, or `policy:...`); null until someone did. */
+  terminated_by: string | null;
+  /** Why, in words the owner reads; null when none was given. */
+  termination_reason: string | null;
 }
 
 export interface AuditTable {

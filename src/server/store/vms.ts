@@ -40,6 +40,8 @@ export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | 
     error: row.error,
     errorDetail: row.error_detail,
     sshHostKeys: hostKeys(row.ssh_host_keys),
+    terminatedBy: row.terminated_by,
+    reason: row.termination_reason,
   };
 }
 
@@ -107,11 +109,20 @@ export async function holdingUse(db: DbOrTx, owner: string): Promise<{ vms: numb
   return { vms: Number(row.vms), memoryMiB: Number(row.memory ?? 0), cpus: Number(row.cpus ?? 0) };
 }
 
-/** Moves a VM from one of `from` to `to`; false if it was in none of them (someone else moved it first). */
-export async function moveVm(db: DbOrTx, id: string, from: readonly VmState[], to: VmState, at: Date): Promise<boolean> {
+/**
+ * Marks a VM terminating from one of `from`, with who asked (a username or `policy:...`) and why; false
+ * if it was in none of them (someone else moved it first).
+ */
+export async function askTermination(
+  db: DbOrTx,
+  id: string,
+  from: readonly VmState[],
+  asked: { by: string; reason: string | null },
+  at: Date,
+): Promise<boolean> {
   const result = await db
     .updateTable("vms")
-    .set({ state: to, updated_at: at.toISOString() })
+    .set({ state: "terminating", terminated_by: asked.by, termination_reason: asked.reason, updated_at: at.toISOString() })
     .where("id", "=", id)
     .where("state", "in", from)
     .executeTakeFirst();

@@ -3,7 +3,7 @@
 // committed are the host's node woken and the change published to event streams.
 
 import { randomUUID } from "node:crypto";
-import type { DeployRequest, PageRequest, Vm, VmHistoryEntry, VmListQuery } from "../../core/api.js";
+import type { DeployRequest, PageRequest, TerminateRequest, Vm, VmHistoryEntry, VmListQuery } from "../../core/api.js";
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable, VgridError } from "../../core/errors.js";
 import { isVmId } from "../../core/names.js";
 import { parseSshPublicKeys } from "../../core/ssh-keys.js";
@@ -23,7 +23,7 @@ import { answerPage, pageOf } from "../pages.js";
 import { fetchRepositoryKeys } from "../users/key-repository.js";
 import { hasAnyLimit, quotaFor, quotaProblem } from "../users/quota.js";
 import type { NewVm, VmRow } from "../store/schema.js";
-import { holdingUse, findVm, insertVm, listVms, lockVm, moveVm, setExpiry, toVm, vmPageKey } from "../store/vms.js";
+import { holdingUse, findVm, insertVm, listVms, lockVm, askTermination, setExpiry, toVm, vmPageKey } from "../store/vms.js";
 
 /** Who asks, from where (for the audit log), and in which request (for the logs). */
 export interface Actor {
@@ -158,6 +158,8 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       ssh_keys: JSON.stringify(sshKeys),
       updated_at: at,
       request_id: actor.requestId ?? null,
+      terminated_by: null,
+      termination_reason: null,
     };
     await insertVm(tx, row);
     // takeSlot told the host's node already (its desired version); a pending VM has no ssh yet.
@@ -166,18 +168,44 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
   });
 }
 
-/** Marks the VM terminating; the hostname is released only once its node confirms. Idempotent. */
-export async function terminateVm(ctx: ServerContext, actor: Actor, id: string): Promise<Vm> {
+/**
+ * Marks the VM terminating, with who asked and why; the hostname is released only once its node
+ * confirms. Idempotent: asked again, it stays as the first asker left it. An admin terminating another
+ * user's VM says why (`reason`): its owner reads it.
+ */
+export async function terminateVm(ctx: ServerContext, actor: Actor, id: string, request: TerminateRequest | null): Promise<Vm> {
   const vm = await visibleVm(ctx.db, actor.user, id);
+  const reason = reasonOf(request?.reason);
   if (isFinal(vm.state)) throw new Conflict("wrong-state", `VM ${vm.name} is already ${vm.state}`);
   if (!canMove(vm.state, "terminating")) return viewFor(actor.user, vm);
+  if (reason === null && vm.owner !== actor.user.name) {
+    throw new Invalid(
+      "reason",
+      `VM ${vm.name} is ${vm.owner}'s: say why you terminate it in reason, which they read (e.g. {"reason": "host hv1 is being retired"})`,
+    );
+  }
   return change(ctx, actor, "vm.terminate", async (tx, now) => {
     // Guarded by the states it may leave: a VM its node just confirmed gone is not brought back.
     const from = HOLDING_STATES.filter((s) => canMove(s, "terminating"));
-    if (!(await moveVm(tx, vm.id, from, "terminating", now))) return { vmId: vm.id };
+    if (!(await askTermination(tx, vm.id, from, { by: actor.user.name, reason }, now))) return { vmId: vm.id, auditDetail: reason };
     await bumpDesiredVersion(tx, vm.host);
-    return { vmId: vm.id, host: vm.host, step: { state: "terminating", detail: null } };
+    return { vmId: vm.id, host: vm.host, step: { state: "terminating", detail: reason }, auditDetail: reason };
   });
+}
+
+// C0 and C1 controls, line breaks among them: a reason is one line, shown as it is in pages and terminals.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A termination's reason as it is kept: trimmed, one line; null when none was given. */
+function reasonOf(given: string | undefined): string | null {
+  if (given === undefined) return null;
+  const reason = given.trim();
+  if (reason === "") throw new Invalid("reason", "reason is blank: say in a few words why the VM is terminated, or leave reason out");
+  if (CONTROL_CHARACTERS.test(reason)) {
+    throw new Invalid("reason", "reason must be one line of text, without line breaks or control characters");
+  }
+  return reason;
 }
 
 /**

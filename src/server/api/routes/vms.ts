@@ -1,7 +1,8 @@
 // /api/v1/vms: deploy, list, show, history, terminate, extend. Only HTTP is mapped here: the VM service does the work.
 
 import type { RateLimitOptions } from "@fastify/rate-limit";
-import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
 import { VgridError } from "../../../core/errors.js";
 import {
   DeployRequestSchema,
@@ -9,6 +10,7 @@ import {
   ListOf,
   PageQuerySchema,
   PatchVmRequestSchema,
+  TerminateRequestSchema,
   VmHistoryEntrySchema,
   VmListQuerySchema,
   VmSchema,
@@ -80,11 +82,29 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
       async (request) => vmHistory(ctx, requireUser(request), request.params.id, request.query),
     );
 
-    app.delete(
-      "/vms/:id",
-      { schema: { tags: ["vms"], summary: "Terminate a VM", params: IdParams, response: responses({ 202: VmSchema }) } },
-      async (request, reply) => reply.code(202).send(await terminateVm(ctx, requireActor(request), request.params.id)),
-    );
+    // The body is optional: the CLI and scripts send none, and a client that says application/json
+    // with nothing after it (as generic fetch wrappers do for a DELETE) is taken as sending none too.
+    await app.register(async (plugin) => {
+      const terminate = plugin.withTypeProvider<TypeBoxTypeProvider>();
+      const json = terminate.getDefaultJsonParser("error", "error");
+      terminate.removeContentTypeParser("application/json");
+      terminate.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) =>
+        body.length === 0 ? done(null, undefined) : json(request, typeof body === "string" ? body : body.toString("utf8"), done),
+      );
+      terminate.delete(
+        "/vms/:id",
+        {
+          schema: {
+            tags: ["vms"],
+            summary: "Terminate a VM; an admin terminating another user's VM says why (reason)",
+            params: IdParams,
+            body: Type.Union([TerminateRequestSchema, Type.Null()]),
+            response: responses({ 202: VmSchema }),
+          },
+        },
+        async (request, reply) => reply.code(202).send(await terminateVm(ctx, requireActor(request), request.params.id, request.body ?? null)),
+      );
+    });
 
     app.post(
       "/vms/:id/extend",
