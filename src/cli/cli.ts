@@ -74,7 +74,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     load: () => import("./commands/show.js"),
   },
   terminate: {
-    usage: "vgrid terminate ID [--json]",
+    usage: "vgrid terminate ID [--reason TEXT] [--json]",
     summary: "stop a VM and delete its disks",
     load: () => import("./commands/terminate.js"),
   },

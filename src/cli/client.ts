@@ -103,8 +103,9 @@ export class ApiClient {
     return this.request<Vm>("GET", `/vms/${encodeURIComponent(id)}`);
   }
 
-  terminateVm(id: string): Promise<Vm> {
-    return this.request<Vm>("DELETE", `/vms/${encodeURIComponent(id)}`);
+  /** Without a reason, the request has no body at all (as servers before reasons took it). */
+  terminateVm(id: string, reason?: string): Promise<Vm> {
+    return this.request<Vm>("DELETE", `/vms/${encodeURIComponent(id)}`, reason === undefined ? undefined : { reason });
   }
 
   extendVm(id: string, hours: number): Promise<Vm> {

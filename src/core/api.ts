@@ -46,10 +46,26 @@ export const VmSchema = Type.Object(
     errorDetail: Type.Optional(Nullable(Type.String())),
     /** The guest's ssh host keys, read from the guest at its first boot; empty until then. */
     sshHostKeys: Type.Array(SshHostKeySchema),
+    /** Who asked for its termination: a username, or the policy (`policy:expiry`); null until then. */
+    terminatedBy: Nullable(Type.String()),
+    /** Why it is terminated, in words its owner reads; null until then, or when none was given. */
+    reason: Nullable(Type.String()),
   },
   { additionalProperties: false, $id: "Vm" },
 );
 export type Vm = Static<typeof VmSchema>;
+
+/** One step of a VM's story (`GET /vms/{id}/history`): its state from then on, who or what moved it, and why. */
+export const VmHistoryEntrySchema = Type.Object(
+  {
+    at: Type.String(),
+    state: Type.Enum(VM_STATES),
+    by: Type.String({ description: "a username, `node` for what the VM's node reported, or `policy:...`" }),
+    detail: Nullable(Type.String({ description: "why, in words the owner can read: the reason given, the node's error..." })),
+  },
+  { additionalProperties: false },
+);
+export type VmHistoryEntry = Static<typeof VmHistoryEntrySchema>;
 
 /** `POST /vms`. */
 export const DeployRequestSchema = Type.Object(
@@ -63,6 +79,16 @@ export const DeployRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 export type DeployRequest = Static<typeof DeployRequestSchema>;
+
+/** The longest reason for a termination: a sentence or two for its owner, not a letter. */
+export const MAX_REASON_LENGTH = 500;
+
+/** `DELETE /vms/{id}`'s body, which may be left out: why, for the owner (an admin terminating another's VM gives it). */
+export const TerminateRequestSchema = Type.Object(
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_REASON_LENGTH, description: "why, in words the VM's owner reads" })) },
+  { additionalProperties: false },
+);
+export type TerminateRequest = Static<typeof TerminateRequestSchema>;
 
 /** `POST /vms/{id}/extend`. */
 export const ExtendRequestSchema = Type.Object({ hours: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false });
@@ -118,7 +144,11 @@ export const MeSchema = Type.Object({
     maxCpus: Nullable(Type.Integer()),
     usedCpus: Type.Integer(),
   }),
-  limits: Type.Object({ defaultHours: Type.Number(), maxHours: Type.Number() }),
+  /** server.toml's `[expiry]`: a VM's life when none is asked, and the furthest from now it may be pushed. */
+  limits: Type.Object({
+    defaultHours: Type.Number(),
+    maxHours: Type.Number(),
+  }),
   sshKeys: Type.Array(Type.String()),
 });
 export type Me = Static<typeof MeSchema>;

@@ -11,6 +11,9 @@ export interface Page {
   after: string[] | undefined;
 }
 
+const foreignCursor = () =>
+  new Invalid("cursor", "cursor is not one this server gave: pass back the next of the previous page, with the same filters");
+
 /** The page a request asks for; a limit over the maximum or a cursor not made here is a 400. */
 export function pageOf(query: PageRequest, keyLength: number): Page {
   const limit = query.limit === undefined ? DEFAULT_PAGE : Number(query.limit);
@@ -25,7 +28,7 @@ export function pageOf(query: PageRequest, keyLength: number): Page {
     after = undefined;
   }
   if (!Array.isArray(after) || after.length !== keyLength || !after.every((k) => typeof k === "string")) {
-    throw new Invalid("cursor", "cursor is not one this server gave: pass back the next of the previous page, with the same filters");
+    throw foreignCursor();
   }
   return { limit, after: after };
 }
@@ -35,4 +38,14 @@ export function answerPage<T>(rows: T[], page: Page, keyOf: (row: T) => string[]
   if (rows.length <= page.limit) return { items: rows };
   const items = rows.slice(0, page.limit);
   return { items, next: Buffer.from(JSON.stringify(keyOf(items.at(-1)!)), "utf8").toString("base64url") };
+}
+
+/** The row id a page of a list ordered by id starts after; a cursor whose key is not one is a 400. */
+export function afterId(page: Page): number | undefined {
+  if (page.after === undefined) return undefined;
+  const [key] = page.after;
+  if (key === undefined || !/^\d{1,15}$/.test(key)) {
+    throw foreignCursor();
+  }
+  return Number(key);
 }

@@ -116,7 +116,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(mine.json<{ items: unknown[] }>().items, [], "all=true shows a user only their own VMs");
       const hosts = await server.app.inject({ method: "GET", url: "/api/v1/hosts", headers: auth(admin) });
       assert.deepEqual(hosts.json<{ items: Array<{ name: string; vms: number; online: boolean }> }>().items.map((h) => [h.name, h.vms, h.online]), [["h1", 1, true]]);
-      const ended = await server.app.inject({ method: "DELETE", url: `/api/v1/vms/${bobsVm}`, headers: auth(admin) });
+      const ended = await server.app.inject({ method: "DELETE", url: `/api/v1/vms/${bobsVm}`, headers: auth(admin), payload: { reason: "the test is over" } });
       assert.equal(ended.statusCode, 202);
       assert.equal(ended.json<{ state: string }>().state, "terminating");
     });

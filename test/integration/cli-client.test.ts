@@ -91,7 +91,10 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     vms.set(vm.id, next);
     return send(res, 200, next);
   }
-  if (vm && req.method === "DELETE" && !vmPath?.[2]) return send(res, 202, { ...vm, state: "terminating" });
+  if (vm && req.method === "DELETE" && !vmPath?.[2]) {
+    const { reason = null } = (text ? JSON.parse(text) : {}) as { reason?: string };
+    return send(res, 202, { ...vm, state: "terminating", terminatedBy: "alice", reason });
+  }
   if (vm && req.method === "POST" && vmPath?.[2]) {
     const { hours } = JSON.parse(text) as { hours: number };
     return send(res, 200, { ...vm, expiresAt: new Date(Date.now() + hours * 3600_000).toISOString() });
@@ -238,11 +241,23 @@ test("extend --hours asks for the hours and prints the new expiry", async () => 
   assert.equal((JSON.parse(stdout) as Vm).id, RUNNING_ID);
 });
 
-test("terminate --json prints the VM, now terminating", async () => {
+test("terminate --json prints the VM, now terminating; without --reason the request has no body", async () => {
   const { status, stdout } = await runVgrid(["terminate", RUNNING_ID, "--json"]);
   assert.equal(status, 0);
   assert.equal(requests.at(-1)?.method, "DELETE");
+  assert.equal(requests.at(-1)?.body, undefined);
   assert.equal((JSON.parse(stdout) as Vm).state, "terminating");
+});
+
+test("terminate --reason sends the reason, which the VM then carries", async () => {
+  const { status, stdout } = await runVgrid(["terminate", RUNNING_ID, "--reason", "host hv1 is retired", "--json"]);
+  assert.equal(status, 0, stdout);
+  assert.deepEqual(requests.at(-1)?.body, { reason: "host hv1 is retired" });
+  const vm = JSON.parse(stdout) as Vm;
+  assert.deepEqual([vm.terminatedBy, vm.reason], ["alice", "host hv1 is retired"]);
+  const missing = await runVgrid(["terminate", RUNNING_ID, "--reason"]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /--reason needs a value/);
 });
 
 test("a usage error exits 2 without asking the server", async () => {

@@ -36,9 +36,10 @@ const rows: Row[] = [
   { method: "POST", route: "/api/v1/vms", url: () => "/api/v1/vms", body: () => ({ image: "tiny", sshKeys: [KEY] }), expect: { none: 401, user: 201, admin: 201 } },
   { method: "GET", route: "/api/v1/vms", url: () => "/api/v1/vms?all=true", expect: { none: 401, user: 200, admin: 200 } },
   { method: "GET", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, expect: { none: 401, user: 404, admin: 200 } },
+  { method: "GET", route: "/api/v1/vms/:id/history", url: (i) => `/api/v1/vms/${i.other}/history`, expect: { none: 401, user: 404, admin: 200 } },
   { method: "POST", route: "/api/v1/vms/:id/extend", url: (i) => `/api/v1/vms/${i.other}/extend`, body: () => ({ hours: 1 }), expect: { none: 401, user: 404, admin: 200 } },
   { method: "PATCH", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, body: () => ({ expiresAt: "2030-01-01T00:00:00Z" }), expect: { none: 401, user: 404, admin: 200 } },
-  { method: "DELETE", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, expect: { none: 401, user: 404, admin: 202 } },
+  { method: "DELETE", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, body: () => ({ reason: "tested" }), expect: { none: 401, user: 404, admin: 202 } },
   // A user's or an admin's token is not a node's.
   { method: "POST", route: "/api/v1/nodes/sync", url: () => "/api/v1/nodes/sync", body: () => ({ node: "h1", version: 0, waitSeconds: 0, sshHost: "127.0.0.1", facts: { memoryMiB: 1, cpus: 1 }, reports: [] }), expect: { none: 401, user: 401, admin: 401 } },
   { method: "POST", route: "/api/v1/auth/login", url: () => "/api/v1/auth/login", body: () => ({ username: "alice", password: "x" }), expect: { none: 401, user: 401, admin: 401 } },

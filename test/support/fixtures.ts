@@ -42,6 +42,8 @@ export function sampleVm(fields: Partial<Vm> = {}): Vm {
     mac: null,
     error: null,
     sshHostKeys: [],
+    terminatedBy: null,
+    reason: null,
     ...fields,
   };
 }

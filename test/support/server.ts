@@ -1,10 +1,12 @@
 // An in-process vgrid server on a real SQLite file, for API tests that need no VM to boot.
 // Its one host is brought online through the real node protocol (a sync with the node's token).
 
-import type { FastifyInstance } from "fastify";
+import assert from "node:assert/strict";
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import type { Logger } from "pino";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Vm } from "../../src/core/api.js";
 import type { SyncRequest } from "../../src/core/protocol.js";
 import { buildApp } from "../../src/server/api/app.js";
 import { buildServerConfig } from "../../src/server/config.js";
@@ -63,6 +65,10 @@ export interface TestServer {
   ctx: ServerContext;
   tokenFor(user: string, admin?: boolean): Promise<string>;
   bringNodeOnline(): Promise<void>;
+  /** `method /api/v1PATH` as the holder of `token`, with `payload` as its JSON body. */
+  call(token: string, method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, payload?: object): Promise<LightMyRequestResponse>;
+  /** A new tiny VM of `token`'s holder (`over` adds to the request), or a failed assertion. */
+  deploy(token: string, over?: Record<string, unknown>): Promise<Vm>;
   /** The value of a metric without labels, as /metrics answers it now. */
   metric(name: string): Promise<number>;
   close(): Promise<void>;
@@ -92,12 +98,20 @@ export async function startTestServer(over: Record<string, unknown> = {}, dialec
   const ctx = await openServerContext(config, log ? { log } : {});
   const app = await buildApp(ctx, { logger: false });
   const now = () => new Date().toISOString();
+  const call: TestServer["call"] = (token, method, path, payload) =>
+    app.inject({ method, url: `/api/v1${path}`, headers: { authorization: `Bearer ${token}` }, ...(payload ? { payload } : {}) });
   return {
     app,
     ctx,
     async tokenFor(user, admin = false) {
       await ensureUser(ctx.db, user, admin, now());
       return (await issueToken(ctx.db, user, "test", now())).secret;
+    },
+    call,
+    async deploy(token, over = {}) {
+      const res = await call(token, "POST", "/vms", { image: "tiny", sshKeys: [KEY], ...over });
+      assert.equal(res.statusCode, 201, res.body);
+      return res.json<Vm>();
     },
     async bringNodeOnline() {
       const res = await app.inject({

@@ -32,6 +32,7 @@ export function formatVmDetails(vm: Vm, now: Date): string {
     ["ip", vm.ip],
     ["mac", vm.mac],
     ["error", vm.error],
+    ["terminated", vm.terminatedBy === null ? null : `by ${vm.terminatedBy}${vm.reason === null ? "" : `: ${vm.reason}`}`],
   ];
   return rows
     .filter((row): row is [string, string] => row[1] !== null)

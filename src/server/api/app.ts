@@ -127,6 +127,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
     },
+    transformObject: (document) => ("openapiObject" in document ? markOptionalBodies(document.openapiObject) : document.swaggerObject),
   });
   await app.register(swaggerUi, { routePrefix: "/api/docs" });
 
@@ -167,4 +168,19 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
     { prefix: "/api/v1" },
   );
   return app;
+}
+
+type OpenApiOperations = Record<string, { requestBody?: { required?: boolean; content?: Record<string, { schema?: { nullable?: boolean } }> } }>;
+
+/**
+ * @fastify/swagger marks every request body required; a body whose schema also allows null may be left
+ * out altogether (DELETE /vms/{id}, whose reason is optional), and the document says so.
+ */
+function markOptionalBodies<T extends { paths?: object }>(document: T): T {
+  for (const operations of Object.values(document.paths ?? {}) as OpenApiOperations[]) {
+    for (const { requestBody } of Object.values(operations)) {
+      if (requestBody && Object.values(requestBody.content ?? {}).some((media) => media.schema?.nullable === true)) requestBody.required = false;
+    }
+  }
+  return document;
 }

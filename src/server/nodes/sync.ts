@@ -11,6 +11,7 @@ import type { DbOrTx } from "../store/db.js";
 import { releaseHostname } from "../store/hostnames.js";
 import { desiredVersion, hostForTokenHash, recordSync, releaseSlot } from "../store/hosts.js";
 import { hashSecret } from "../store/secrets.js";
+import { recordHistory, type VmHistoryEntry } from "../store/vm-history.js";
 import { findVm, hostsOfVms, placedVms, updateVms, vmsOnHost, type ReportedVmRow, type VmChange } from "../store/vms.js";
 
 /**
@@ -68,6 +69,7 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
       changes.push({ id: report.id, ...change, ...(lastSeenAt ? { last_seen_at: lastSeenAt } : {}), updated_at: now.toISOString() });
     }
     await updateVms(tx, changes);
+    await recordHistory(tx, historyOf(changes, rows, now));
     for (const change of changes) {
       // Only now, with QEMU reaped and the disks deleted, may the slot and the hostname go to another VM.
       if (change.state !== "terminated") continue;
@@ -90,6 +92,22 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
     }
   }
   return changed;
+}
+
+/**
+ * The steps of the VMs' histories that a sync's changes make, all by `node`: each new state, and each
+ * new error the node gives (a terminating VM whose deletion fails stays terminating, and says why).
+ */
+export function historyOf(changes: readonly VmChange[], rows: ReadonlyMap<string, ReportedVmRow>, at: Date): VmHistoryEntry[] {
+  const steps: VmHistoryEntry[] = [];
+  for (const change of changes) {
+    const row = rows.get(change.id)!;
+    const newError = change.error !== row.error ? change.error : null;
+    if (change.state === row.state && newError === null) continue;
+    const state = change.state as VmState;
+    steps.push({ vmId: change.id, at, state, by: "node", detail: state === "failed" ? change.error : newError });
+  }
+  return steps;
 }
 
 /** A VM answers ssh only while it runs (or runs on until its node stops it). */

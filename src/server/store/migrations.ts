@@ -256,6 +256,40 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("tokens_user_created").on("tokens").columns(["user_name", "created_at", "id"]).execute();
     },
   },
+  // Each VM's story: a row per change of its state (and per change of its expiry), saying who or what
+  // made it (a username, `node`, `policy:...`) and why. Read a VM at a time, oldest first; the rows go
+  // with their VM's row. The VMs there already start with what is known for sure: their deploy, and
+  // the state their node last reported.
+  "2026-12-02T02-vm-history": {
+    async up(db: Kysely<any>) {
+      const work = async (tx: Kysely<any>) => {
+        await tx.schema
+          .createTable("vm_history")
+          .addColumn("id", isPostgres(tx) ? "serial" : "integer", (c) => (isPostgres(tx) ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn("vm_id", "text", (c) => c.notNull().references("vms.id").onDelete("cascade"))
+          .addColumn("at", "text", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("actor", "text", (c) => c.notNull())
+          .addColumn("detail", "text")
+          .execute();
+        await tx.schema.createIndex("vm_history_vm").on("vm_history").columns(["vm_id", "id"]).execute();
+        await sql`insert into vm_history (vm_id, at, state, actor, detail)
+          select id, created_at, 'pending', owner, null from vms order by created_at, id`.execute(tx);
+        await sql`insert into vm_history (vm_id, at, state, actor, detail)
+          select id, updated_at, state, 'node', 'the state when vgrid began to keep histories; what came between is not known'
+          from vms where state in ('provisioning', 'running', 'failed', 'terminated') order by created_at, id`.execute(tx);
+      };
+      await (db.isTransaction ? work(db) : db.transaction().execute(work));
+    },
+  },
+  // Who asked for a VM's termination (a username, or `policy:...`) and why, in words its owner reads.
+  // VMs asked before this are not known: both stay null.
+  "2026-12-02T03-termination-reason": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("vms").addColumn("terminated_by", "text").execute();
+      await db.schema.alterTable("vms").addColumn("termination_reason", "text").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -112,6 +112,10 @@ export interface VmTable {
   updated_at: string;
   /** The API request that deployed it, for the logs of the server and its node. */
   request_id: string | null;
+  /** Who asked for its termination (a username, or `policy:...`); null until someone did. */
+  terminated_by: string | null;
+  /** Why, in words the owner reads; null when none was given. */
+  termination_reason: string | null;
 }
 
 export interface AuditTable {
@@ -121,6 +125,19 @@ export interface AuditTable {
   action: string;
   target: string | null;
   address: string | null;
+  detail: string | null;
+}
+
+/** One step of a VM's story: a change of its state (or of its expiry, the state unchanged). */
+export interface VmHistoryTable {
+  id: Generated<number>;
+  vm_id: string;
+  at: string;
+  /** The VM's state from then on. */
+  state: string;
+  /** Who or what: a username, `node` (what the node reported), or `policy:...`. */
+  actor: string;
+  /** Why, in words the owner can read: the reason given, the node's error; null when nothing more. */
   detail: string | null;
 }
 
@@ -172,6 +189,7 @@ export interface Database {
   hostnames: HostnameTable;
   vms: VmTable;
   audit: AuditTable;
+  vm_history: VmHistoryTable;
   leases: LeaseTable;
   sessions: SessionTable;
   login_links: LoginLinkTable;

@@ -6,7 +6,7 @@ import { sshFingerprint } from "../../core/ssh-keys.js";
 import { isSafeSshHost } from "../../core/protocol.js";
 import { HOLDING_STATES, type VmState } from "../../core/vm-state.js";
 import type { Page } from "../pages.js";
-import type { DbOrTx } from "./db.js";
+import { isPostgres, type DbOrTx } from "./db.js";
 import type { NewVm, VmRow, VmTable } from "./schema.js";
 
 /**
@@ -40,6 +40,8 @@ export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | 
     error: row.error,
     errorDetail: row.error_detail,
     sshHostKeys: hostKeys(row.ssh_host_keys),
+    terminatedBy: row.terminated_by,
+    reason: row.termination_reason,
   };
 }
 
@@ -107,15 +109,35 @@ export async function holdingUse(db: DbOrTx, owner: string): Promise<{ vms: numb
   return { vms: Number(row.vms), memoryMiB: Number(row.memory ?? 0), cpus: Number(row.cpus ?? 0) };
 }
 
-/** Moves a VM from one of `from` to `to`; false if it was in none of them (someone else moved it first). */
-export async function moveVm(db: DbOrTx, id: string, from: readonly VmState[], to: VmState, at: Date): Promise<boolean> {
+/**
+ * Marks a VM terminating from one of `from`, with who asked (a username or `policy:...`) and why; false
+ * if it was in none of them (someone else moved it first).
+ */
+export async function askTermination(
+  db: DbOrTx,
+  id: string,
+  from: readonly VmState[],
+  asked: { by: string; reason: string | null },
+  at: Date,
+): Promise<boolean> {
   const result = await db
     .updateTable("vms")
-    .set({ state: to, updated_at: at.toISOString() })
+    .set({ state: "terminating", terminated_by: asked.by, termination_reason: asked.reason, updated_at: at.toISOString() })
     .where("id", "=", id)
     .where("state", "in", from)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
+}
+
+/**
+ * The VM's state and expiry, read for a change that depends on them: its row is locked until the
+ * transaction ends on PostgreSQL, so that two extends add up (SQLite has one writer at a time anyway).
+ */
+export async function lockVm(db: DbOrTx, id: string): Promise<{ state: VmState; expiresAt: string | null } | undefined> {
+  let q = db.selectFrom("vms").select(["state", "expires_at"]).where("id", "=", id);
+  if (isPostgres(db)) q = q.forUpdate();
+  const row = await q.executeTakeFirst();
+  return row && { state: row.state as VmState, expiresAt: row.expires_at };
 }
 
 export async function setExpiry(db: DbOrTx, id: string, expiresAt: string | null, at: Date): Promise<void> {

@@ -3,15 +3,17 @@
 // committed are the host's node woken and the change published to event streams.
 
 import { randomUUID } from "node:crypto";
-import type { DeployRequest, Vm, VmListQuery } from "../../core/api.js";
+import type { DeployRequest, PageRequest, TerminateRequest, Vm, VmHistoryEntry, VmListQuery } from "../../core/api.js";
 import { Conflict, Forbidden, Invalid, NotFound, Unavailable, VgridError } from "../../core/errors.js";
 import { isVmId } from "../../core/names.js";
 import { parseSshPublicKeys } from "../../core/ssh-keys.js";
 import type { ImageEntry } from "../../core/image.js";
-import { canExtend, canMove, HOLDING_STATES, isFinal } from "../../core/vm-state.js";
+import { extendedExpiry } from "../../core/expiry.js";
+import { canExtend, canMove, HOLDING_STATES, isFinal, type VmState } from "../../core/vm-state.js";
 import type { ServerContext } from "../context.js";
 import { couldEverFit, type HostLoad } from "../scheduler/placement.js";
 import { insertAudit } from "../store/audit.js";
+import { listHistory, recordHistory } from "../store/vm-history.js";
 import type { DbOrTx } from "../store/db.js";
 import { takeFreeHostname } from "../store/hostnames.js";
 import { anyHostOnline, bumpDesiredVersion, takeSlot } from "../store/hosts.js";
@@ -21,7 +23,7 @@ import { answerPage, pageOf } from "../pages.js";
 import { fetchRepositoryKeys } from "../users/key-repository.js";
 import { hasAnyLimit, quotaFor, quotaProblem } from "../users/quota.js";
 import type { NewVm, VmRow } from "../store/schema.js";
-import { holdingUse, findVm, insertVm, listVms, moveVm, setExpiry, toVm, vmPageKey } from "../store/vms.js";
+import { holdingUse, findVm, insertVm, listVms, lockVm, askTermination, setExpiry, toVm, vmPageKey } from "../store/vms.js";
 
 /** Who asks, from where (for the audit log), and in which request (for the logs). */
 export interface Actor {
@@ -40,6 +42,14 @@ export function viewFor(user: User, vm: Vm): Vm {
 /** The VM if the user may see it: another user's VM is a 404 for a non-admin, like a missing one. */
 export async function showVm(ctx: ServerContext, user: User, id: string): Promise<Vm> {
   return viewFor(user, await visibleVm(ctx.db, user, id));
+}
+
+/** The VM's story, oldest first, for its owner and admins: another user's VM is a 404, as for showVm. */
+export async function vmHistory(ctx: ServerContext, user: User, id: string, query: PageRequest): Promise<{ items: VmHistoryEntry[]; next?: string }> {
+  const vm = await visibleVm(ctx.db, user, id);
+  const page = pageOf(query, 1);
+  const { items, next } = answerPage(await listHistory(ctx.db, vm.id, page), page, (e) => [String(e.id)]);
+  return { items: items.map(({ id: _id, ...entry }) => entry), ...(next === undefined ? {} : { next }) };
 }
 
 /**
@@ -148,40 +158,86 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       ssh_keys: JSON.stringify(sshKeys),
       updated_at: at,
       request_id: actor.requestId ?? null,
+      terminated_by: null,
+      termination_reason: null,
     };
     await insertVm(tx, row);
     // takeSlot told the host's node already (its desired version); a pending VM has no ssh yet.
-    return { vmId: id, host, vm: toVm(row, null) };
+    const step = { state: "pending" as const, detail: `${image.tag}, ${memoryMiB} MiB, ${cpus} cpu${cpus === 1 ? "" : "s"}, on ${host}` };
+    return { vmId: id, host, vm: toVm(row, null), step };
   });
 }
 
-/** Marks the VM terminating; the hostname is released only once its node confirms. Idempotent. */
-export async function terminateVm(ctx: ServerContext, actor: Actor, id: string): Promise<Vm> {
+/**
+ * Marks the VM terminating, with who asked and why; the hostname is released only once its node
+ * confirms. Idempotent: asked again, it stays as the first asker left it. An admin terminating another
+ * user's VM says why (`reason`): its owner reads it.
+ */
+export async function terminateVm(ctx: ServerContext, actor: Actor, id: string, request: TerminateRequest | null): Promise<Vm> {
   const vm = await visibleVm(ctx.db, actor.user, id);
+  const reason = reasonOf(request?.reason);
   if (isFinal(vm.state)) throw new Conflict("wrong-state", `VM ${vm.name} is already ${vm.state}`);
   if (!canMove(vm.state, "terminating")) return viewFor(actor.user, vm);
+  if (reason === null && vm.owner !== actor.user.name) {
+    throw new Invalid(
+      "reason",
+      `VM ${vm.name} is ${vm.owner}'s: say why you terminate it in reason, which they read (e.g. {"reason": "host hv1 is being retired"})`,
+    );
+  }
   return change(ctx, actor, "vm.terminate", async (tx, now) => {
     // Guarded by the states it may leave: a VM its node just confirmed gone is not brought back.
     const from = HOLDING_STATES.filter((s) => canMove(s, "terminating"));
-    if (await moveVm(tx, vm.id, from, "terminating", now)) await bumpDesiredVersion(tx, vm.host);
-    return { vmId: vm.id, host: vm.host };
+    if (!(await askTermination(tx, vm.id, from, { by: actor.user.name, reason }, now))) return { vmId: vm.id, auditDetail: reason };
+    await bumpDesiredVersion(tx, vm.host);
+    return { vmId: vm.id, host: vm.host, step: { state: "terminating", detail: reason }, auditDetail: reason };
   });
 }
 
-/** Moves the VM's expiry to `hours` from now, within the policy's maximum. */
+// C0 and C1 controls, line breaks among them: a reason is one line, shown as it is in pages and terminals.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A termination's reason as it is kept: trimmed, one line; null when none was given. */
+function reasonOf(given: string | undefined): string | null {
+  if (given === undefined) return null;
+  const reason = given.trim();
+  if (reason === "") throw new Invalid("reason", "reason is blank: say in a few words why the VM is terminated, or leave reason out");
+  if (CONTROL_CHARACTERS.test(reason)) {
+    throw new Invalid("reason", "reason must be one line of text, without line breaks or control characters");
+  }
+  return reason;
+}
+
+/**
+ * Adds `hours` to the later of the VM's expiry and now (extending never shortens a life), at most to
+ * `[expiry] maxHours` from now; a VM that never expires is left so. Worked out on the locked row, so
+ * that two extends at once both count.
+ */
 export async function extendVm(ctx: ServerContext, actor: Actor, id: string, hours: number): Promise<Vm> {
   const vm = await visibleVm(ctx.db, actor.user, id);
-  if (!canExtend(vm.state)) {
-    throw new Conflict("wrong-state", `VM ${vm.name} is ${vm.state}; only a live VM can be extended`);
-  }
+  requireExtendable(vm.name, vm.state);
+  if (vm.expiresAt === null) return viewFor(actor.user, vm);
   const { maxHours } = ctx.config.expiry;
-  if (hours > maxHours) {
-    throw new Invalid("hours", `hours ${hours} is more than the policy allows: at most ${maxHours} from now`);
-  }
   return change(ctx, actor, "vm.extend", async (tx, now) => {
-    await setExpiry(tx, vm.id, new Date(now.getTime() + hours * 3600_000).toISOString(), now);
-    return { vmId: vm.id };
+    const life = await lockVm(tx, vm.id);
+    if (life === undefined) throw new NotFound(`no VM with id '${id}' is yours`);
+    requireExtendable(vm.name, life.state);
+    if (life.expiresAt === null) return { vmId: vm.id };
+    const extension = extendedExpiry(new Date(life.expiresAt), now, hours, maxHours);
+    if ("mostHours" in extension) {
+      throw new Invalid(
+        "hours",
+        `hours ${hours} would take VM ${vm.name} beyond what the policy allows, ${maxHours} hours from now: at most ${extension.mostHours} more hours now`,
+      );
+    }
+    const expiresAt = extension.expiresAt.toISOString();
+    await setExpiry(tx, vm.id, expiresAt, now);
+    return { vmId: vm.id, step: { state: life.state, detail: `expiry moved to ${expiresAt} (${hours} hours more)` } };
   });
+}
+
+function requireExtendable(name: string, state: VmState): void {
+  if (!canExtend(state)) throw new Conflict("wrong-state", `VM ${name} is ${state}; only a live VM can be extended`);
 }
 
 /** An administrator sets any expiry, or none: beyond the policy, as API.md allows them. */
@@ -192,25 +248,42 @@ export async function setVmExpiry(ctx: ServerContext, actor: Actor, id: string, 
   const at = expiresAt === null ? null : new Date(expiresAt);
   if (at !== null && Number.isNaN(at.getTime())) throw new Invalid("expiresAt", `expiresAt '${expiresAt}' is not a time: give an ISO time like 2027-01-31T18:00:00Z, or null`);
   return change(ctx, actor, "vm.set-expiry", async (tx, now) => {
-    await setExpiry(tx, vm.id, at === null ? null : at.toISOString(), now);
-    return { vmId: vm.id };
+    const life = await lockVm(tx, vm.id);
+    if (life === undefined) throw new NotFound(`no VM with id '${id}' is yours`);
+    const expiry = at === null ? null : at.toISOString();
+    await setExpiry(tx, vm.id, expiry, now);
+    return { vmId: vm.id, step: { state: life.state, detail: expiry === null ? "expiry removed: it never expires" : `expiry set to ${expiry}` } };
   });
 }
 
+/** What a change did, for change() to record and announce. */
+interface Changed {
+  vmId: string;
+  /** The host whose node must hear of it: what should run there changed. */
+  host?: string;
+  /** The VM as it now is, when the change knows it without reading it again. */
+  vm?: Vm;
+  /** The step of the VM's history it makes, by the actor: undefined when it made none. */
+  step?: { state: VmState; detail: string | null };
+  auditDetail?: string | null;
+}
+
 /**
- * Runs `work` and the audit row of `action` in one transaction; after the commit, wakes the node of
- * the host `work` names (what should run there changed) and publishes the VM as it now is.
+ * Runs `work`, the audit row of `action` and the step of the VM's history in one transaction; after the
+ * commit, wakes the node of the host `work` names and publishes the VM as it now is.
  */
 async function change(
   ctx: ServerContext,
   actor: Actor,
   action: string,
-  work: (tx: DbOrTx, now: Date) => Promise<{ vmId: string; host?: string; vm?: Vm }>,
+  work: (tx: DbOrTx, now: Date) => Promise<Changed>,
 ): Promise<Vm> {
   const now = ctx.now();
   const done = await ctx.writes.run(async (tx) => {
     const result = await work(tx, now);
-    await insertAudit(tx, { at: now, actor: actor.user.name, action, target: result.vmId, address: actor.address });
+    const { vmId, step } = result;
+    await insertAudit(tx, { at: now, actor: actor.user.name, action, target: vmId, address: actor.address, detail: result.auditDetail ?? null });
+    if (step !== undefined) await recordHistory(tx, [{ vmId, at: now, by: actor.user.name, ...step }]);
     return result;
   });
   if (done.host !== undefined) ctx.hub.notifyHost(done.host);

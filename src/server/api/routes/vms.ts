@@ -1,11 +1,22 @@
-// /api/v1/vms: deploy, list, show, terminate, extend. Only HTTP is mapped here: the VM service does the work.
+// /api/v1/vms: deploy, list, show, history, terminate, extend. Only HTTP is mapped here: the VM service does the work.
 
 import type { RateLimitOptions } from "@fastify/rate-limit";
-import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
 import { VgridError } from "../../../core/errors.js";
-import { DeployRequestSchema, ExtendRequestSchema, ListOf, PatchVmRequestSchema, VmListQuerySchema, VmSchema } from "../../../core/api.js";
+import {
+  DeployRequestSchema,
+  ExtendRequestSchema,
+  ListOf,
+  PageQuerySchema,
+  PatchVmRequestSchema,
+  TerminateRequestSchema,
+  VmHistoryEntrySchema,
+  VmListQuerySchema,
+  VmSchema,
+} from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
-import { deployVm, extendVm, listVisibleVms, setVmExpiry, showVm, terminateVm } from "../../vms/service.js";
+import { deployVm, extendVm, listVisibleVms, setVmExpiry, showVm, terminateVm, vmHistory } from "../../vms/service.js";
 import { requireActor, requireUser } from "../auth.js";
 import { IdParams, responses } from "../schemas.js";
 
@@ -57,18 +68,50 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
       async (request) => showVm(ctx, requireUser(request), request.params.id),
     );
 
-    app.delete(
-      "/vms/:id",
-      { schema: { tags: ["vms"], summary: "Terminate a VM", params: IdParams, response: responses({ 202: VmSchema }) } },
-      async (request, reply) => reply.code(202).send(await terminateVm(ctx, requireActor(request), request.params.id)),
+    app.get(
+      "/vms/:id/history",
+      {
+        schema: {
+          tags: ["vms"],
+          summary: "A VM's story, oldest first: each state it went through, who or what moved it, and why",
+          params: IdParams,
+          querystring: PageQuerySchema,
+          response: responses({ 200: ListOf(VmHistoryEntrySchema) }),
+        },
+      },
+      async (request) => vmHistory(ctx, requireUser(request), request.params.id, request.query),
     );
+
+    // The body is optional: the CLI and scripts send none, and a client that says application/json
+    // with nothing after it (as generic fetch wrappers do for a DELETE) is taken as sending none too.
+    await app.register(async (plugin) => {
+      const terminate = plugin.withTypeProvider<TypeBoxTypeProvider>();
+      const json = terminate.getDefaultJsonParser("error", "error");
+      terminate.removeContentTypeParser("application/json");
+      terminate.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) =>
+        body.length === 0 ? done(null, undefined) : json(request, typeof body === "string" ? body : body.toString("utf8"), done),
+      );
+      terminate.delete(
+        "/vms/:id",
+        {
+          schema: {
+            tags: ["vms"],
+            summary: "Terminate a VM; an admin terminating another user's VM says why (reason)",
+            params: IdParams,
+            body: Type.Union([TerminateRequestSchema, Type.Null()]),
+            response: responses({ 202: VmSchema }),
+          },
+        },
+        async (request, reply) => reply.code(202).send(await terminateVm(ctx, requireActor(request), request.params.id, request.body ?? null)),
+      );
+    });
 
     app.post(
       "/vms/:id/extend",
       {
         schema: {
           tags: ["vms"],
-          summary: "Move a VM's expiry to the given hours from now (bounded by policy)",
+          summary: "Add hours to the later of a VM's expiry and now, at most to [expiry] maxHours from now",
           params: IdParams,
           body: ExtendRequestSchema,
           response: responses({ 200: VmSchema }),
