@@ -57,11 +57,12 @@ export interface Up {
 }
 
 /** `vgrid up` on a fresh (or given) data dir and a free port; resolves once it says it is up. */
-export async function startUp(opts: { maxVms: number; dataDir?: string; keepVms?: boolean; listen?: string; images?: string }): Promise<Up> {
+export async function startUp(opts: { maxVms: number; dataDir?: string; keepVms?: boolean; listen?: string; images?: string; config?: string }): Promise<Up> {
   const dataDir = opts.dataDir ?? (await tempDir("up"));
   const args = ["up", "--data", dataDir, "--listen", opts.listen ?? "127.0.0.1:0", "--max-vms", String(opts.maxVms)];
   if (opts.keepVms) args.push("--keep-vms");
   if (opts.images) args.push("--images", opts.images);
+  if (opts.config) args.push("--config", opts.config);
   const proc = startVgrid(args);
   try {
     const url = await eventually("vgrid up to print its URL", 60_000, async () => {

@@ -21,7 +21,7 @@ export function AuditPage() {
       <form
         className="filters"
         role="search"
-        aria-label="Search the audit log"
+        aria-label="Filter the audit log"
         onSubmit={(e) => {
           e.preventDefault();
           setFilter({ q: text.trim() || undefined, action: action.trim() || undefined });
