@@ -136,6 +136,10 @@ test("a host's bars say what is used of what it has", () => {
     hostBars(host).map((b) => b.words),
     ["3 of 10 VMs", "1536 MiB of 8 GiB", "3 of 16 cpus"],
   );
+  assert.deepEqual(
+    hostBars({ ...host, usedMemoryMiB: 0, memoryMiB: 96_420 }).map((b) => b.words)[1],
+    "0 MiB of 94.2 GiB",
+  );
 });
 
 test("a guest's console output is shown as text: escape sequences and control characters go", () => {

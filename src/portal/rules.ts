@@ -20,7 +20,8 @@ export interface Choice {
 }
 
 function mib(n: number): string {
-  return n >= 1024 && n % 1024 === 0 ? `${n / 1024} GiB` : `${n} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} GiB`;
+  return n >= 10_240 ? `${(n / 1024).toFixed(1)} GiB` : `${n} MiB`;
 }
 export { mib as formatMiB };
 
@@ -96,7 +97,7 @@ export function quotaAfterDeploy(quota: Quota, memoryMiB: number, cpus: number):
     const say = (n: number) => (unit === "MiB" ? mib(n) : unit === "vms" ? `${n} VM${n === 1 ? "" : "s"}` : `${n} cpu${n === 1 ? "" : "s"}`);
     const words =
       max === null
-        ? `${say(used)} in use, this one adds ${say(adding)}; no limit`
+        ? `${say(used)} in use, this one adds ${say(adding)}`
         : `${say(used)} in use + ${say(adding)} for this one, of ${say(max)}; ${say(Math.max(0, max - used - adding))} free after`;
     return { label, used, adding, max, unit, words };
   };

@@ -5,7 +5,7 @@ import type { ReactNode } from "react";
 import { Link } from "wouter";
 import type { Vm } from "../../../src/core/api.ts";
 import { formatExpiry } from "../../../src/core/vm-words.ts";
-import { ConnectLine } from "./vm.tsx";
+import { ConnectLine, ImageName } from "./vm.tsx";
 import { Responding, StateBadge, When } from "./ui.tsx";
 import { useNow } from "./useNow.ts";
 
@@ -36,7 +36,9 @@ export function VmTable({ vms, caption, owner = false, actions }: { vms: Vm[]; c
                 <Link href={`/vms/${vm.id}`}>{vm.name}</Link>
               </th>
               {owner && <td role="cell" data-label="Owner">{vm.owner}</td>}
-              <td role="cell" data-label="Image">{vm.image}</td>
+              <td role="cell" data-label="Image">
+                <ImageName tag={vm.image} />
+              </td>
               <td role="cell" data-label="State">
                 <StateBadge vm={vm} />
                 {vm.state === "failed" && vm.error && <span className="row-error">{vm.error}</span>}

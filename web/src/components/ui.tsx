@@ -118,12 +118,12 @@ export function PageTitle({ children, title }: { children: ReactNode; title: str
 }
 
 /** A time as a person reads it, with the exact time for a machine and on hover. */
-export function When({ at, children }: { at: string | null; children?: ReactNode }) {
+export function When({ at, children, seconds = false }: { at: string | null; children?: ReactNode; seconds?: boolean }) {
   if (at === null) return <span className="muted">—</span>;
   const date = new Date(at);
   return (
     <time dateTime={at} title={date.toLocaleString()}>
-      {children ?? date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })}
+      {children ?? date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: seconds ? "medium" : "short" })}
     </time>
   );
 }

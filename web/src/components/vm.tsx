@@ -6,9 +6,17 @@ import type { Vm } from "../../../src/core/api.ts";
 import { sshCommandLine } from "../../../src/core/vm-words.ts";
 import { canExtend, canTerminate, extendChoices, reasonRequired, type Limits } from "../../../src/portal/rules.ts";
 import type { MeWithLimits } from "../api/me.ts";
+import { useImages } from "../queries/catalog.ts";
 import { useExtend, useTerminate } from "../queries/vms.ts";
 import { ConfirmDialog } from "./ConfirmDialog.tsx";
 import { CopyButton, ErrorNote } from "./ui.tsx";
+
+/** An image by its display name (its tag on hover), or its tag when the catalog no longer has it. */
+export function ImageName({ tag }: { tag: string }) {
+  const images = useImages();
+  const name = images.data?.items.find((i) => i.tag === tag)?.name;
+  return name === undefined ? <>{tag}</> : <span title={tag}>{name}</span>;
+}
 
 export function ConnectLine({ vm, full = false }: { vm: Vm; full?: boolean }) {
   const line = sshCommandLine(vm);

@@ -7,7 +7,7 @@ import { formatExpiry } from "../../../src/core/vm-words.ts";
 import type { MeWithLimits } from "../api/me.ts";
 import { ErrorNote, Loading, PageTitle, Responding, StateBadge, Table, When } from "../components/ui.tsx";
 import { useNow } from "../components/useNow.ts";
-import { ConnectLine, ExtendControl, TerminateButton } from "../components/vm.tsx";
+import { ConnectLine, ExtendControl, ImageName, TerminateButton } from "../components/vm.tsx";
 import { useVm, useVmHistory, useVmLog } from "../queries/vms.ts";
 import type { Vm } from "../../../src/core/api.ts";
 import { useQueryClient } from "@tanstack/react-query";
@@ -37,7 +37,7 @@ function History({ id }: { id: string }) {
           {history.data.items.map((h, i) => (
             <tr key={i}>
               <td>
-                <When at={h.at} />
+                <When at={h.at} seconds />
               </td>
               <td>{h.state}</td>
               <td>{h.by ?? ""}</td>
@@ -115,10 +115,12 @@ export function VmPage({ id, me }: { id: string; me: MeWithLimits }) {
           {v.reason ? `: ${v.reason}` : "."}
         </p>
       )}
-      <section aria-labelledby="connect-title">
-        <h2 id="connect-title">Connect</h2>
-        <ConnectLine vm={v} full />
-      </section>
+      {!gone && (
+        <section aria-labelledby="connect-title">
+          <h2 id="connect-title">Connect</h2>
+          <ConnectLine vm={v} full />
+        </section>
+      )}
       <section aria-labelledby="facts-title">
         <h2 id="facts-title" className="visually-hidden">
           Details
@@ -127,7 +129,9 @@ export function VmPage({ id, me }: { id: string; me: MeWithLimits }) {
           <dt>Owner</dt>
           <dd>{v.owner}</dd>
           <dt>Image</dt>
-          <dd>{v.image}</dd>
+          <dd>
+            <ImageName tag={v.image} />
+          </dd>
           <dt>Size</dt>
           <dd>
             {v.memoryMiB} MiB, {v.cpus} cpu{v.cpus === 1 ? "" : "s"}
