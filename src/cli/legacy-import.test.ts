@@ -152,6 +152,7 @@ test("an image whose disk a sidecar in the image directory describes keeps how i
   const tiny = {
     tag: "tiny", name: "Tiny", boot: "direct" as const, disk: "tiny.qcow2", kernel: "tiny.vmlinuz", initrd: "tiny.initrd",
     cmdline: "console=ttyS0 vgrid_username=${username}", minMemoryMiB: 128, defaultMemoryMiB: 256, maxMemoryMiB: 2048, maxCpus: 4,
+    description: "a busybox guest",
   };
   const node = NODE.replace("default: slc4.img", "default: tiny.qcow2");
   const result = importLegacyConfig({
@@ -163,7 +164,7 @@ test("an image whose disk a sidecar in the image directory describes keeps how i
   });
   const { server } = await load(result);
   const slc4 = server.images.find((i) => i.tag === "slc4");
-  assert.deepEqual(slc4, { ...tiny, tag: "slc4", name: "Scientific Linux CERN 4" }, "direct boot, kernel, initrd and sizes kept");
+  assert.deepEqual(slc4, { ...tiny, tag: "slc4", name: "Scientific Linux CERN 4" }, "direct boot, kernel, initrd, sizes and description kept");
   assert.equal(server.images.find((i) => i.tag === "sl5")?.boot, "disk");
   assert.ok(result.warnings.some((w) => w.includes("no sidecar") && w.includes("sl5-root.img")), JSON.stringify(result.warnings));
 });

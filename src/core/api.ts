@@ -215,12 +215,18 @@ export const HostnameSchema = Type.Object({
 });
 export type Hostname = Static<typeof HostnameSchema>;
 
-/** `GET /audit`'s query (admin): each filter exact, newest first. */
+/** `GET /audit`'s query (admin): each filter exact, `q` a search, all of them together, newest first. */
 export const AuditQuerySchema = Type.Object(
   {
     actor: Type.Optional(Type.String({ maxLength: 128 })),
     action: Type.Optional(Type.String({ maxLength: 64 })),
     target: Type.Optional(Type.String({ maxLength: 128 })),
+    q: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: "text found anywhere in actor, action, target or detail; A-Z in either case; % and _ are matched as written",
+      }),
+    ),
     ...PageQuery,
   },
   { additionalProperties: false },

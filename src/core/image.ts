@@ -9,6 +9,9 @@ import { Value } from "typebox/value";
 import { ConfigError } from "./errors.js";
 import { FILE_NAME_PATTERN, IMAGE_TAG_PATTERN } from "./names.js";
 
+/** The longest description of an image: a paragraph, not a manual. */
+export const MAX_DESCRIPTION_LENGTH = 1000;
+
 const FileName = Type.String({ pattern: FILE_NAME_PATTERN, maxLength: 255 });
 const OptionalFileName = Type.Union([FileName, Type.Null()], { default: null });
 
@@ -17,6 +20,8 @@ export const ImageEntrySchema = Type.Object(
     tag: Type.String({ pattern: IMAGE_TAG_PATTERN }),
     /** The display name users pick it by. */
     name: Type.String({ minLength: 1, maxLength: 200 }),
+    /** What it is for, in a sentence or a few: what a portal shows beside the name. Null when none. */
+    description: Type.Optional(Type.Union([Type.String({ maxLength: MAX_DESCRIPTION_LENGTH }), Type.Null()], { default: null })),
     /** `direct`: QEMU boots `kernel` and `initrd` with `cmdline`; `disk`: the disk's own bootloader. */
     boot: Type.Union([Type.Literal("direct"), Type.Literal("disk")], { default: "disk" }),
     /** File names in the node's image directory, never paths. */
@@ -38,10 +43,12 @@ export type ImageEntry = Static<typeof ImageEntrySchema>;
 export const ImageBootSchema = Type.Pick(ImageEntrySchema, ["tag", "disk", "kernel", "initrd", "cmdline"]);
 export type ImageBoot = Static<typeof ImageBootSchema>;
 
-/** The image object of the public API (`GET /images`). */
-export const ImageSchema = Type.Pick(
-  ImageEntrySchema,
-  ["tag", "name", "boot", "minMemoryMiB", "defaultMemoryMiB", "maxMemoryMiB", "maxCpus"],
+/** The image object of the public API (`GET /images`): its description always there, null when none. */
+export const ImageSchema = Type.Object(
+  {
+    ...Type.Pick(ImageEntrySchema, ["tag", "name", "boot", "minMemoryMiB", "defaultMemoryMiB", "maxMemoryMiB", "maxCpus"]).properties,
+    description: Type.Union([Type.String(), Type.Null()]),
+  },
   { $id: "Image" },
 );
 export type Image = Static<typeof ImageSchema>;
@@ -49,7 +56,7 @@ export type Image = Static<typeof ImageSchema>;
 /** The image object of an entry. */
 export function publicImage(entry: ImageEntry): Image {
   const { tag, name, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus } = entry;
-  return { tag, name, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus };
+  return { tag, name, description: entry.description ?? null, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus };
 }
 
 /** The rules between an entry's fields that a schema cannot say: `key` and why, or undefined. */

@@ -32,3 +32,13 @@ test("bad quota and rate limit settings are refused naming the file and the key"
     assert.throws(() => buildServerConfig(input, source), (err: Error) => err.message.includes(words), `${why}: should say '${words}'`);
   }
 });
+
+test("an [[images]] entry's description is optional, and one too long is refused naming the key", () => {
+  const image = { tag: "t", name: "T", disk: "t.qcow2" };
+  const c = buildServerConfig({ images: [{ ...image, description: "for the course" }, { ...image, tag: "u" }] }, source);
+  assert.deepEqual(c.images.map((i) => i.description), ["for the course", null]);
+  assert.throws(
+    () => buildServerConfig({ images: [{ ...image, description: "x".repeat(1001) }] }, source),
+    /server\.toml: images\[0\]\.description: must not have more than 1000 characters/,
+  );
+});

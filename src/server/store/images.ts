@@ -9,6 +9,7 @@ export function toImageEntry(row: ImageRow): ImageEntry {
   return {
     tag: row.tag,
     name: row.name,
+    description: row.description,
     boot: row.boot,
     disk: row.disk,
     kernel: row.kernel,
@@ -25,6 +26,7 @@ export function toImageEntry(row: ImageRow): ImageEntry {
 export function imageColumns(image: ImageEntry): Omit<ImageTable, "tag" | "owner" | "removed_at"> {
   return {
     name: image.name,
+    description: image.description ?? null,
     boot: image.boot,
     disk: image.disk,
     kernel: image.kernel,

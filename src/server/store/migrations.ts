@@ -290,6 +290,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("vms").addColumn("termination_reason", "text").execute();
     },
   },
+  // An image's description, from its catalog entry (sidecar or server.toml), for the portal to show.
+  "2026-12-02T04-image-description": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("images").addColumn("description", "text").execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

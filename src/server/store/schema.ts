@@ -32,6 +32,8 @@ export interface TokenTable {
 export interface ImageTable {
   tag: string;
   name: string;
+  /** What it is for, shown beside the name; null when the catalog entry has none. */
+  description: string | null;
   boot: "direct" | "disk";
   disk: string;
   kernel: string | null;
