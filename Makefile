@@ -67,8 +67,11 @@ WITH_POSTGRES := node dist/test/support/with-postgres.js
 unit: build
 	node --test --test-concurrency=2 'dist/src/**/*.test.js'
 
+# The browser tests save a screenshot of every page they see, at desktop and phone sizes: look at them.
 integration: build
+	@echo "screenshots of the portal go to $(CURDIR)/test-results/screenshots/"
 	node --test --test-concurrency=1 --test-timeout=600000 'dist/test/**/*.test.js'
+
 
 # typecheck and lint run beside the unit tests; the VM tests run alone, since they load both cores.
 test: build

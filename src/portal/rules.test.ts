@@ -20,7 +20,7 @@ import {
   type Quota,
 } from "./rules.js";
 
-const image: Image = { tag: "tiny", name: "Tiny", boot: "direct", minMemoryMiB: 128, defaultMemoryMiB: 256, maxMemoryMiB: 2048, maxCpus: 4 };
+const image: Image = { tag: "tiny", name: "Tiny", description: null, boot: "direct", minMemoryMiB: 128, defaultMemoryMiB: 256, maxMemoryMiB: 2048, maxCpus: 4 };
 const unlimited: Quota = { maxVms: null, used: 0, maxMemoryMiB: null, usedMemoryMiB: 0, maxCpus: null, usedCpus: 0 };
 const now = new Date("2030-01-01T12:00:00Z");
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJCxJ4uFcZVE/HaXWWIwIPL++vq5cFxBz27ZClYZEhfi ada@laptop";

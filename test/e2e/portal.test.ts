@@ -219,8 +219,16 @@ describe("the web portal", () => {
   });
 
   test("the user terminates it, confirming first, and watches it leave", async () => {
-    await userPage.getByRole("button", { name: "Terminate" }).click();
+    // With the keyboard: Enter opens the question, focus is inside it, Escape takes it back.
+    await userPage.getByRole("button", { name: "Terminate" }).focus();
+    await userPage.keyboard.press("Enter");
     const dialog = userPage.getByRole("dialog", { name: `Terminate ${vmName}?` });
+    await dialog.waitFor();
+    assert.equal(await dialog.evaluate((d) => d.contains((globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement as never)), true, "focus moves into the dialog");
+    await userPage.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    assert.equal((await vmOf(userPage, vmId)).state, "running", "Escape terminates nothing");
+    await userPage.getByRole("button", { name: "Terminate" }).click();
     await dialog.waitFor();
     assert.equal(await dialog.getByLabel("Reason").count(), 0, "an owner gives no reason");
     await look(userPage, "12-terminate-dialog");
@@ -272,7 +280,7 @@ describe("the web portal", () => {
     await look(adminPage, "17-admin-hosts");
 
     await adminPage.getByRole("navigation", { name: "Admin" }).getByRole("link", { name: "Audit" }).click();
-    await adminPage.getByLabel("Search").fill("disk is full");
+    await adminPage.getByRole("searchbox", { name: "Search" }).fill("disk is full");
     await adminPage.getByRole("button", { name: "Search" }).click();
     const rows = adminPage.getByRole("table", { name: "Audit log" }).locator("tbody tr");
     await rows.first().getByText("vm.terminate").waitFor();

@@ -4,7 +4,7 @@ import type { AuditEntry, Host, Hostname, Image } from "../../../src/core/api.ts
 import { getJson, query } from "./client.ts";
 import type { Page } from "./vms.ts";
 
-export type CatalogImage = Image & { description?: string | null };
+export type CatalogImage = Image;
 
 export interface AuditFilter {
   q?: string;

@@ -33,8 +33,8 @@ export function ConnectLine({ vm, full = false }: { vm: Vm; full?: boolean }) {
             or, with the vgrid command line: <code>vgrid ssh {vm.name}</code>
           </p>
           {vm.sshHostKeys.length > 0 ? (
-            <details>
-              <summary>The guest's host key fingerprints</summary>
+            <>
+              <p className="muted fingerprints-title">The guest's host keys (what ssh shows on the first connection):</p>
               <ul className="fingerprints">
                 {vm.sshHostKeys.map((k) => (
                   <li key={k.fingerprint}>
@@ -44,7 +44,7 @@ export function ConnectLine({ vm, full = false }: { vm: Vm; full?: boolean }) {
                   </li>
                 ))}
               </ul>
-            </details>
+            </>
           ) : (
             <p className="muted">Its host key fingerprints appear here once the guest has booted.</p>
           )}
