@@ -7,10 +7,14 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 }
 
-export const PAGE_STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}
-h1{font-size:1.5rem}label{display:block;margin:.75rem 0 .25rem}input{font:inherit;width:100%;padding:.4rem;box-sizing:border-box}
-button{font:inherit;margin-top:1rem;padding:.45rem 1.2rem}.error{color:#a1160a;border-left:4px solid #a1160a;padding-left:.6rem}
-a{color:#0b57d0}.button{display:inline-block;padding:.45rem 1.2rem;border:1px solid #0b57d0;border-radius:6px;text-decoration:none;background:#0b57d0;color:#fff}`;
+export const PAGE_STYLE = `html{background:#f6f8fa}body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}
+main{background:#fff;border:1px solid #d6dbe1;border-radius:8px;padding:1.25rem 1.5rem 1.5rem}
+h1{font-size:1.5rem;margin-top:0}label{display:block;margin:.75rem 0 .25rem;font-weight:600}
+input{font:inherit;width:100%;padding:.45rem;box-sizing:border-box;border:1px solid #8c959f;border-radius:6px}
+button,.button{font:inherit;margin-top:1rem;padding:.5rem 1.4rem;border-radius:8px;border:1px solid #0b57d0;background:#0b57d0;color:#fff;cursor:pointer;display:inline-block;text-decoration:none}
+button:hover,.button:hover{background:#0842a0}:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
+.error{color:#a1160a;background:#fde7e4;border-left:4px solid #a1160a;padding:.4rem .7rem;border-radius:4px}a{color:#0b57d0}
+code{background:#eceff2;padding:.1em .35em;border-radius:4px}`;
 
 /** A whole page: `body` is HTML already escaped by the caller. */
 export function page(title: string, body: string): string {
