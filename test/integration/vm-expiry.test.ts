@@ -45,6 +45,9 @@ for (const dialect of DIALECTS) {
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.json<Vm>().expiresAt, at(50));
       assert.equal((await extend(vm, 2)).json<Vm>().expiresAt, at(52), "each extend adds to the last");
+      const both = await Promise.all([extend(vm, 1), extend(vm, 1), extend(vm, 1)]);
+      assert.deepEqual(both.map((r) => r.statusCode), [200, 200, 200]);
+      assert.equal((await server.call(alice, "GET", `/vms/${vm.id}`)).json<Vm>().expiresAt, at(55), "extends at once all count");
     });
 
     test("a VM whose expiry has passed is extended from now", async () => {

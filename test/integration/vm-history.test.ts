@@ -65,7 +65,7 @@ for (const dialect of DIALECTS) {
         ["pending", "alice", "tiny, 256 MiB, 1 cpu, on h1"],
         ["provisioning", "node", null],
         ["running", "node", null],
-        ["running", "alice", `expiry moved to ${extended.json<Vm>().expiresAt} (1 hours more)`],
+        ["running", "alice", `expiry moved to ${extended.json<Vm>().expiresAt}, 1 h later`],
         ["terminating", "alice", null],
         ["terminated", "node", null],
       ]);

@@ -232,7 +232,7 @@ export async function extendVm(ctx: ServerContext, actor: Actor, id: string, hou
     }
     const expiresAt = extension.expiresAt.toISOString();
     await setExpiry(tx, vm.id, expiresAt, now);
-    return { vmId: vm.id, step: { state: life.state, detail: `expiry moved to ${expiresAt} (${hours} hours more)` } };
+    return { vmId: vm.id, step: { state: life.state, detail: `expiry moved to ${expiresAt}, ${hours} h later` } };
   });
 }
 
