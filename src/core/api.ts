@@ -48,6 +48,8 @@ export const VmSchema = Type.Object(
     sshHostKeys: Type.Array(SshHostKeySchema),
     /** Who asked for its termination: a username, or the policy (`policy:expiry`); null until then. */
     terminatedBy: Nullable(Type.String()),
+    /** When the server last changed it: of two copies of a VM (an event, an answer), the later one is the truth. */
+    updatedAt: Type.String(),
     /** Why it is terminated, in words its owner reads; null until then, or when none was given. */
     reason: Nullable(Type.String()),
   },

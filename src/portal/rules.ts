@@ -70,6 +70,27 @@ function hoursWords(h: number): string {
 }
 export { hoursWords as formatHours };
 
+/** The allowed choice nearest `wanted` without passing it (the smallest allowed when none is below). */
+export function nearestAllowed(choices: readonly Choice[], wanted: number): number {
+  const ok = choices.filter((c) => c.disabled === null);
+  const below = ok.filter((c) => c.value <= wanted);
+  return (below.at(-1) ?? ok[0] ?? choices[0])?.value ?? wanted;
+}
+
+/** Why this image cannot be deployed now at any size, or null. */
+export function deployRefusal(quota: Quota, memory: readonly Choice[], cpus: readonly Choice[]): string | null {
+  const blocked = deployBlocked(quota);
+  if (blocked !== null) return blocked;
+  if (memory.every((c) => c.disabled !== null)) return `Even its smallest size is ${memory[0]?.disabled ?? "over your quota"}.`;
+  if (cpus.every((c) => c.disabled !== null)) return `Even 1 cpu is ${cpus[0]?.disabled ?? "over your quota"}.`;
+  return null;
+}
+
+/** The memory an image takes, in words. */
+export function memoryRange(image: Pick<Image, "minMemoryMiB" | "maxMemoryMiB">): string {
+  return `${mib(image.minMemoryMiB)} to ${mib(image.maxMemoryMiB)}`;
+}
+
 /** The lifetimes offered at deploy: common ones within the policy, the default and the maximum. */
 export function lifetimeChoices(limits: Limits): Choice[] {
   const hours = new Set([1, 4, 8, 24, 72, 168, 336, 720].filter((h) => h < limits.maxHours));
@@ -127,6 +148,12 @@ export function extendChoices(vm: Pick<Vm, "expiresAt">, limits: Limits, now: Da
   }));
 }
 
+/** The extension offered first: the policy's default when it fits, else the longest that does. */
+export function preferredExtension(choices: readonly Choice[], limits: Limits): number | undefined {
+  const ok = choices.filter((c) => c.disabled === null);
+  return (ok.find((c) => c.value === limits.defaultHours) ?? ok.at(-1))?.value;
+}
+
 /** How many hours an owner may still add to a VM's life now (never negative); null: it never expires. */
 export function extendRoomHours(vm: Pick<Vm, "expiresAt">, limits: Limits, now: Date): number | null {
   if (vm.expiresAt === null) return null;
@@ -178,10 +205,60 @@ export function canExtend(vm: Pick<Vm, "state" | "expiresAt">): boolean {
   return vm.expiresAt !== null && canTerminate(vm) && vm.state !== "failed";
 }
 
-/** An admin terminating another's VM says why: the owner reads it. */
-export function reasonRequired(me: Pick<Me, "username" | "admin">, vm: Pick<Vm, "owner">): boolean {
+/** An admin looking at another's VM: they came from the admin list, and terminating it takes a reason. */
+export function othersVm(me: Pick<Me, "username" | "admin">, vm: Pick<Vm, "owner">): boolean {
   return me.admin && vm.owner !== me.username;
 }
+
+/** An admin terminating another's VM says why: the owner reads it. */
+export const reasonRequired = othersVm;
+
+/** Whether a VM is on its way out, or gone: its live facts (expiry, ssh, liveness) no longer matter. */
+export function isLeaving(vm: Pick<Vm, "state">): boolean {
+  return vm.state === "terminating" || vm.state === "terminated";
+}
+
+/** Whether a VM is still coming up: its boot log grows, and is worth reading again. */
+export function isBooting(vm: Pick<Vm, "state" | "responding">): boolean {
+  return vm.state === "pending" || vm.state === "provisioning" || (vm.state === "running" && !vm.responding);
+}
+
+/** "in 1 day 4 h", "in 3 h 5 min", "in 10 min", "expired", "never": an expiry for the portal's tables. */
+export function expiresIn(expiresAt: string | null, now: Date): string {
+  if (expiresAt === null) return "never";
+  const ms = Date.parse(expiresAt) - now.getTime();
+  if (Number.isNaN(ms)) return expiresAt;
+  if (ms <= 0) return "expired";
+  const minutes = Math.ceil(ms / 60_000);
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  if (days > 0) return `in ${days} day${days === 1 ? "" : "s"}${hours > 0 ? ` ${hours} h` : ""}`;
+  if (hours > 0) return `in ${hours} h${mins > 0 ? ` ${mins} min` : ""}`;
+  return `in ${mins} min`;
+}
+
+/** The lifetimes a new API token may be given. */
+export const TOKEN_LIFETIMES: readonly { hours: number; label: string }[] = [
+  { hours: 720, label: "30 days" },
+  { hours: 2160, label: "90 days" },
+  { hours: 8760, label: "1 year" },
+  { hours: 0, label: "never" },
+];
+
+/** The audit actions vgrid writes, offered as suggestions in the audit log's filter. */
+export const AUDIT_ACTIONS: readonly string[] = [
+  "auth.login",
+  "auth.login-failed",
+  "auth.logout",
+  "vm.deploy",
+  "vm.terminate",
+  "vm.extend",
+  "vm.set-expiry",
+  "token.create",
+  "token.revoke",
+  "user.ssh-keys",
+];
 
 /** The key types vgrid takes, and how many length-prefixed fields their data holds (the type first). */
 const KEY_FIELDS: Readonly<Record<string, number>> = {
@@ -243,6 +320,14 @@ export function describeKey(key: string): { type: string; name: string; tail: st
   return { type, name: comment.join(" ") || "(no name)", tail: blob.length > 12 ? `…${blob.slice(-12)}` : blob };
 }
 
+/**
+ * Whether `incoming` is at least as new as `known`: an event and an HTTP answer about one VM travel on
+ * two connections, so the later copy (by the server's updatedAt) wins, whichever arrives last.
+ */
+export function isNewer(incoming: Pick<Vm, "updatedAt">, known: Pick<Vm, "updatedAt"> | undefined): boolean {
+  return known === undefined || incoming.updatedAt >= known.updatedAt;
+}
+
 /** Whether a VM belongs in a list that shows VMs matching `filter` (the list's query). */
 export function matchesList(vm: Vm, filter: { owner?: string; host?: string; image?: string; state?: string }): boolean {
   if (filter.state === undefined ? vm.state === "terminated" : vm.state !== filter.state) return false;
@@ -258,6 +343,7 @@ export function matchesList(vm: Vm, filter: { owner?: string; host?: string; ima
  */
 export function applyVmEvent(list: readonly Vm[], vm: Vm, filter: Parameters<typeof matchesList>[1]): Vm[] {
   const at = list.findIndex((v) => v.id === vm.id);
+  if (at !== -1 && !isNewer(vm, list[at]!)) return [...list];
   const belongs = matchesList(vm, filter);
   if (at === -1) return belongs ? [vm, ...list] : [...list];
   if (!belongs) return list.filter((v) => v.id !== vm.id);
@@ -308,5 +394,7 @@ export function printableLog(text: string): string {
       .replace(/\r\n?/g, "\n")
       // eslint-disable-next-line no-control-regex
       .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "")
+      // Bidirectional controls would let a guest reorder what the reader sees.
+      .replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "")
   );
 }

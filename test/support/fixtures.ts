@@ -43,6 +43,7 @@ export function sampleVm(fields: Partial<Vm> = {}): Vm {
     error: null,
     sshHostKeys: [],
     terminatedBy: null,
+    updatedAt: "2030-01-01T00:00:00.000Z",
     reason: null,
     ...fields,
   };

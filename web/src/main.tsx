@@ -18,6 +18,7 @@ import { KeysPage } from "./pages/KeysPage.tsx";
 import { NotFoundPage } from "./pages/NotFoundPage.tsx";
 import { VmPage } from "./pages/VmPage.tsx";
 import { VmsPage } from "./pages/VmsPage.tsx";
+import { PAGES } from "../../src/portal/pages.ts";
 import "./styles.css";
 
 const client = new QueryClient({
@@ -34,19 +35,20 @@ function App() {
   const me = useMe();
   const stream = useVmEvents(me.data?.username);
   if (me.isPending) return <Loading what="the portal" />;
-  if (me.isError) return <main id="main"><ErrorNote error={me.error} /></main>;
+  // A failed refetch keeps what was known; only a first answer that never came is an error page.
+  if (me.data === undefined) return <main id="main"><ErrorNote error={me.error} /></main>;
   const user = me.data;
   return (
     <Layout me={user} stream={stream}>
       <Switch>
-        <Route path="/">{() => <VmsPage me={user} />}</Route>
-        <Route path="/vms">{() => <VmsPage me={user} />}</Route>
-        <Route path="/vms/:id">{(params) => <VmPage id={params.id} me={user} />}</Route>
-        <Route path="/deploy">{() => <DeployPage me={user} />}</Route>
-        <Route path="/keys">{() => <KeysPage me={user} />}</Route>
-        <Route path="/admin">{() => <AdminOnly me={user}><AdminVmsPage me={user} /></AdminOnly>}</Route>
-        <Route path="/admin/hosts">{() => <AdminOnly me={user}><HostsPage /></AdminOnly>}</Route>
-        <Route path="/admin/audit">{() => <AdminOnly me={user}><AuditPage /></AdminOnly>}</Route>
+        <Route path={PAGES.home}>{() => <VmsPage me={user} />}</Route>
+        <Route path={PAGES.vms}>{() => <VmsPage me={user} />}</Route>
+        <Route path={PAGES.vm}>{(params: { id: string }) => <VmPage id={params.id} me={user} />}</Route>
+        <Route path={PAGES.deploy}>{() => <DeployPage me={user} />}</Route>
+        <Route path={PAGES.keys}>{() => <KeysPage me={user} />}</Route>
+        <Route path={PAGES.admin}>{() => <AdminOnly me={user}><AdminVmsPage me={user} /></AdminOnly>}</Route>
+        <Route path={PAGES.adminHosts}>{() => <AdminOnly me={user}><HostsPage /></AdminOnly>}</Route>
+        <Route path={PAGES.adminAudit}>{() => <AdminOnly me={user}><AuditPage /></AdminOnly>}</Route>
         <Route>{() => <NotFoundPage />}</Route>
       </Switch>
     </Layout>

@@ -42,6 +42,7 @@ export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | 
     sshHostKeys: hostKeys(row.ssh_host_keys),
     terminatedBy: row.terminated_by,
     reason: row.termination_reason,
+    updatedAt: row.updated_at,
   };
 }
 

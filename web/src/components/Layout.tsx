@@ -1,7 +1,7 @@
 // The frame of every page: the skip link, the navigation (Admin only for admins), who is logged in, the
 // live stream's state, and Log out.
 
-import type { ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 import { Link, useLocation } from "wouter";
 import { logOut } from "../api/me.ts";
 import type { MeWithLimits } from "../api/me.ts";
@@ -18,9 +18,15 @@ function NavLink({ href, children, match }: { href: string; children: ReactNode;
 }
 
 export function Layout({ me, stream, children }: { me: MeWithLimits; stream: StreamState; children: ReactNode }) {
+  const [failed, setFailed] = useState(false);
   const out = async () => {
-    await logOut().catch(() => undefined);
-    window.location.assign("/login");
+    try {
+      await logOut();
+      // `out`: the login page then says so, even to someone the lab's proxy or certificate still names.
+      window.location.assign("/login?out=1");
+    } catch {
+      setFailed(true);
+    }
   };
   return (
     <>
@@ -48,18 +54,23 @@ export function Layout({ me, stream, children }: { me: MeWithLimits; stream: Str
           )}
         </nav>
         <div className="who">
-          <span className={`live live-${stream}`} title={stream === "live" ? "Updates arrive live" : "Reconnecting to the server for live updates"}>
-            <span className="visually-hidden">{stream === "live" ? "Live updates on" : "Live updates reconnecting"}</span>
+          <span className={`live live-${stream}`} title={stream === "live" ? "Changes appear as they happen" : "Reconnecting to the server for live updates"}>
+            {stream === "live" ? "live" : "reconnecting…"}
           </span>
           <span className="username">
             {me.username}
-            {me.admin ? " (admin)" : ""}
+            {me.admin ? " (administrator)" : ""}
           </span>
           <button type="button" className="small" onClick={() => void out()}>
             Log out
           </button>
         </div>
       </header>
+      {failed && (
+        <p className="error" role="alert">
+          Not logged out: the server could not be reached. Try again in a moment.
+        </p>
+      )}
       <main id="main">{children}</main>
     </>
   );

@@ -4,7 +4,7 @@
 import type { ReactNode } from "react";
 import { Link } from "wouter";
 import type { Vm } from "../../../src/core/api.ts";
-import { formatExpiry } from "../../../src/core/vm-words.ts";
+import { expiresIn } from "../../../src/portal/rules.ts";
 import { ConnectLine, ImageName } from "./vm.tsx";
 import { Responding, StateBadge, When } from "./ui.tsx";
 import { useNow } from "./useNow.ts";
@@ -12,7 +12,7 @@ import { useNow } from "./useNow.ts";
 export function VmTable({ vms, caption, owner = false, actions }: { vms: Vm[]; caption: string; owner?: boolean; actions?: (vm: Vm) => ReactNode }) {
   const now = useNow();
   return (
-    <div className="table-wrap">
+    <div className="table-wrap cards-wrap">
       <table className="vms cards" role="table">
         <caption className="visually-hidden">{caption}</caption>
         <thead role="rowgroup">
@@ -51,7 +51,7 @@ export function VmTable({ vms, caption, owner = false, actions }: { vms: Vm[]; c
                 <When at={vm.createdAt} />
               </td>
               <td role="cell" data-label="Expires">
-                <When at={vm.expiresAt}>{formatExpiry(vm.expiresAt, now)}</When>
+                <When at={vm.expiresAt}>{expiresIn(vm.expiresAt, now)}</When>
               </td>
               <td role="cell" data-label="Connect">
                 <ConnectLine vm={vm} />

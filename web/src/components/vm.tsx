@@ -4,7 +4,7 @@
 import { useId, useState } from "react";
 import type { Vm } from "../../../src/core/api.ts";
 import { sshCommandLine } from "../../../src/core/vm-words.ts";
-import { canExtend, canTerminate, extendChoices, reasonRequired, type Limits } from "../../../src/portal/rules.ts";
+import { canExtend, canTerminate, extendChoices, formatHours, preferredExtension, reasonRequired, type Limits } from "../../../src/portal/rules.ts";
 import type { MeWithLimits } from "../api/me.ts";
 import { useImages } from "../queries/catalog.ts";
 import { useExtend, useTerminate } from "../queries/vms.ts";
@@ -97,13 +97,12 @@ export function TerminateButton({ vm, me, onDone }: { vm: Vm; me: MeWithLimits; 
 export function ExtendControl({ vm, limits }: { vm: Vm; limits: Limits }) {
   const extend = useExtend();
   const choices = extendChoices(vm, limits, new Date());
-  const allowedChoices = choices.filter((c) => c.disabled === null);
-  // The policy's default extension when it fits, else the longest that does.
-  const firstAllowed = allowedChoices.find((c) => c.value === limits.defaultHours) ?? allowedChoices.at(-1);
+  const preferred = preferredExtension(choices, limits);
+  const refused = choices.find((c) => c.disabled !== null);
   const [hours, setHours] = useState<number | undefined>(undefined);
   const id = useId();
   if (!canExtend(vm)) return null;
-  const chosen = hours ?? firstAllowed?.value;
+  const chosen = hours ?? preferred;
   return (
     <form
       className="inline-form"
@@ -115,18 +114,24 @@ export function ExtendControl({ vm, limits }: { vm: Vm; limits: Limits }) {
       <label htmlFor={id} className="visually-hidden">
         Extend by
       </label>
-      <select id={id} value={chosen ?? ""} onChange={(e) => setHours(Number(e.target.value))} disabled={firstAllowed === undefined}>
+      <select id={id} value={chosen ?? ""} onChange={(e) => setHours(Number(e.target.value))} disabled={preferred === undefined} aria-describedby={`${id}-why`}>
         {choices.map((c) => (
           <option key={c.value} value={c.value} disabled={c.disabled !== null}>
             {c.label}
-            {c.disabled ? ` (not allowed: ${c.disabled})` : ""}
+            {c.disabled ? " (too far)" : ""}
           </option>
         ))}
       </select>
-      <button type="submit" disabled={firstAllowed === undefined || extend.isPending}>
+      <button type="submit" disabled={preferred === undefined || extend.isPending}>
         {extend.isPending ? "Extending…" : "Extend"}
       </button>
-      {firstAllowed === undefined && <p className="muted">It already lives as long as the policy allows ({limits.maxHours} hours from now).</p>}
+      <p id={`${id}-why`} className="muted">
+        {preferred === undefined
+          ? `It already lives as long as the policy allows: ${formatHours(limits.maxHours)} from now.`
+          : refused
+            ? `Longer is not allowed: ${refused.disabled}.`
+            : ""}
+      </p>
       {extend.isSuccess && (
         <p className="ok-text" role="status">
           Extended.

@@ -5,11 +5,13 @@ import { useId, useState } from "react";
 import { useLocation } from "wouter";
 import {
   cpuChoices,
-  deployBlocked,
+  deployRefusal,
   expiryAfter,
   formatHours,
   lifetimeChoices,
   memoryChoices,
+  memoryRange,
+  nearestAllowed,
   quotaAfterDeploy,
   type Choice,
 } from "../../../src/portal/rules.ts";
@@ -41,13 +43,6 @@ function ChoiceSelect({ label, choices, value, onChange, hint }: { label: string
       </p>
     </div>
   );
-}
-
-/** The allowed choice nearest `wanted`, not above it when possible. */
-function allowed(choices: Choice[], wanted: number): number {
-  const ok = choices.filter((c) => c.disabled === null);
-  const below = ok.filter((c) => c.value <= wanted);
-  return (below.at(-1) ?? ok[0] ?? choices[0])?.value ?? wanted;
 }
 
 export function DeployPage({ me }: { me: MeWithLimits }) {
@@ -82,9 +77,9 @@ export function DeployPage({ me }: { me: MeWithLimits }) {
   const image = list.find((i) => i.tag === tag) ?? list[0]!;
   const memoryOptions = memoryChoices(image, me.quota);
   const cpuOptions = cpuChoices(image, me.quota);
-  const memoryMiB = allowed(memoryOptions, memory ?? image.defaultMemoryMiB);
-  const cpuCount = allowed(cpuOptions, cpus ?? 1);
-  const blocked = deployBlocked(me.quota) ?? (memoryOptions.every((c) => c.disabled) ? memoryOptions[0]!.disabled : null);
+  const memoryMiB = nearestAllowed(memoryOptions, memory ?? image.defaultMemoryMiB);
+  const cpuCount = nearestAllowed(cpuOptions, cpus ?? 1);
+  const blocked = deployRefusal(me.quota, memoryOptions, cpuOptions);
   const expires = expiryAfter(now, hours);
 
   return (
@@ -119,17 +114,17 @@ export function DeployPage({ me }: { me: MeWithLimits }) {
               ))}
             </select>
             <p id={`${imageId}-about`} className="hint">
-              {image.description ? image.description : `Tag ${image.tag}; boots ${image.boot === "direct" ? "its kernel directly" : "from its disk"}.`}
+              {image.description ?? `Image ${image.tag}; the catalog has no description of it.`}
             </p>
           </div>
-          <ChoiceSelect label="Memory" choices={memoryOptions} value={memoryMiB} onChange={setMemory} hint={`This image takes ${formatMiBRange(image.minMemoryMiB, image.maxMemoryMiB)}.`} />
+          <ChoiceSelect label="Memory" choices={memoryOptions} value={memoryMiB} onChange={setMemory} hint={`This image takes ${memoryRange(image)}.`} />
           <ChoiceSelect label="CPUs" choices={cpuOptions} value={cpuCount} onChange={setCpus} hint={`This image takes 1 to ${image.maxCpus}.`} />
           <ChoiceSelect
             label="Lifetime"
             choices={lifetimeChoices(me.limits)}
             value={hours}
             onChange={setHours}
-            hint={`You can extend it later, up to ${formatHours(me.limits.maxHours)} from then.`}
+            hint={`You can extend it later, each time to at most ${formatHours(me.limits.maxHours)} ahead.`}
           />
         </div>
         <section className="summary" aria-labelledby="summary-title">
@@ -166,6 +161,3 @@ export function DeployPage({ me }: { me: MeWithLimits }) {
   );
 }
 
-function formatMiBRange(min: number, max: number): string {
-  return `${min} MiB to ${max >= 1024 ? `${max / 1024} GiB` : `${max} MiB`}`;
-}

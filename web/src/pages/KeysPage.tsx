@@ -3,7 +3,7 @@
 
 import { useId, useState } from "react";
 import type { CreatedToken } from "../../../src/core/api.ts";
-import { describeKey } from "../../../src/portal/rules.ts";
+import { TOKEN_LIFETIMES, describeKey } from "../../../src/portal/rules.ts";
 import { KeyField, keyCheck } from "../components/KeyField.tsx";
 import type { MeWithLimits } from "../api/me.ts";
 import { ConfirmDialog } from "../components/ConfirmDialog.tsx";
@@ -78,13 +78,6 @@ function SshKeys({ me }: { me: MeWithLimits }) {
   );
 }
 
-const TOKEN_LIFETIMES = [
-  { hours: 720, label: "30 days" },
-  { hours: 2160, label: "90 days" },
-  { hours: 8760, label: "1 year" },
-  { hours: 0, label: "never" },
-];
-
 function Tokens() {
   const tokens = useTokens();
   const create = useCreateToken();
@@ -110,7 +103,7 @@ function Tokens() {
             <code>{created.token}</code>
             <CopyButton text={created.token} label="Copy the new token" />
           </p>
-          <button type="button" className="small" onClick={() => setCreated(null)}>
+          <button type="button" className="small done" onClick={() => setCreated(null)}>
             Done
           </button>
         </div>

@@ -2,8 +2,8 @@
 // ended it and why, its history and its boot log.
 
 import { Link, useLocation } from "wouter";
-import { DEPLOY_STEPS, STATE_WORDS, deployStep, printableLog } from "../../../src/portal/rules.ts";
-import { formatExpiry } from "../../../src/core/vm-words.ts";
+import { useMemo } from "react";
+import { DEPLOY_STEPS, STATE_WORDS, deployStep, expiresIn, isBooting, isLeaving, othersVm, printableLog } from "../../../src/portal/rules.ts";
 import type { MeWithLimits } from "../api/me.ts";
 import { ErrorNote, Loading, PageTitle, Responding, StateBadge, Table, When } from "../components/ui.tsx";
 import { useNow } from "../components/useNow.ts";
@@ -48,9 +48,10 @@ function History({ id }: { id: string }) {
   );
 }
 
-function BootLog({ id }: { id: string }) {
-  const log = useVmLog(id);
+function BootLog({ id, booting }: { id: string; booting: boolean }) {
+  const log = useVmLog(id, booting);
   const client = useQueryClient();
+  const text = useMemo(() => (log.data === undefined ? undefined : printableLog(log.data)), [log.data]);
   return (
     <>
       <div className="section-head">
@@ -60,12 +61,12 @@ function BootLog({ id }: { id: string }) {
         </button>
       </div>
       <ErrorNote error={log.error} what="The boot log could not be read" />
-      {log.data !== undefined &&
-        (log.data === "" ? (
+      {text !== undefined &&
+        (text === "" ? (
           <p className="muted">Nothing yet: the console's output appears here once the VM boots.</p>
         ) : (
           <pre className="log" tabIndex={0} aria-labelledby="log-title">
-            {printableLog(log.data)}
+            {text}
           </pre>
         ))}
     </>
@@ -89,11 +90,12 @@ export function VmPage({ id, me }: { id: string; me: MeWithLimits }) {
     );
   }
   const v = vm.data;
-  const gone = v.state === "terminated" || v.state === "terminating";
+  const gone = isLeaving(v);
+  const others = othersVm(me, v);
   return (
     <>
       <p className="crumbs">
-        <Link href={me.admin && v.owner !== me.username ? "/admin" : "/"}>{me.admin && v.owner !== me.username ? "All VMs" : "Your VMs"}</Link> › {v.name}
+        <Link href={others ? "/admin" : "/"}>{others ? "All VMs" : "Your VMs"}</Link> › {v.name}
       </p>
       <div className="page-head">
         <PageTitle title={v.name}>{v.name}</PageTitle>
@@ -138,30 +140,38 @@ export function VmPage({ id, me }: { id: string; me: MeWithLimits }) {
           </dd>
           <dt>Host</dt>
           <dd>{v.host}</dd>
-          <dt>Responding</dt>
-          <dd>
-            <Responding vm={v} />
-            {v.lastSeenAt && (
-              <span className="muted">
-                {" "}
-                (last seen <When at={v.lastSeenAt} />)
-              </span>
-            )}
-          </dd>
+          {!gone && (
+            <>
+              <dt>Responding</dt>
+              <dd>
+                <Responding vm={v} />
+                {v.lastSeenAt && (
+                  <span className="muted">
+                    {" "}
+                    (last seen <When at={v.lastSeenAt} />)
+                  </span>
+                )}
+              </dd>
+            </>
+          )}
           <dt>Created</dt>
           <dd>
             <When at={v.createdAt} />
           </dd>
-          <dt>Expires</dt>
-          <dd>
-            {v.expiresAt === null ? (
-              "never"
-            ) : (
-              <>
-                <When at={v.expiresAt} /> ({formatExpiry(v.expiresAt, now)})
-              </>
-            )}
-          </dd>
+          {!gone && (
+            <>
+              <dt>Expires</dt>
+              <dd>
+                {v.expiresAt === null ? (
+                  "never"
+                ) : (
+                  <>
+                    <When at={v.expiresAt} /> ({expiresIn(v.expiresAt, now)})
+                  </>
+                )}
+              </dd>
+            </>
+          )}
         </dl>
       </section>
       {!gone && (
@@ -173,7 +183,7 @@ export function VmPage({ id, me }: { id: string; me: MeWithLimits }) {
       )}
       {gone && (
         <p>
-          <button type="button" onClick={() => navigate(me.admin && v.owner !== me.username ? "/admin" : "/")}>
+          <button type="button" onClick={() => navigate(others ? "/admin" : "/")}>
             Back to the list
           </button>
         </p>
@@ -183,7 +193,7 @@ export function VmPage({ id, me }: { id: string; me: MeWithLimits }) {
         <History id={v.id} />
       </section>
       <section>
-        <BootLog id={v.id} />
+        <BootLog id={v.id} booting={isBooting(v)} />
       </section>
     </>
   );

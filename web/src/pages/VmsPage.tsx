@@ -11,12 +11,7 @@ export function VmsPage({ me }: { me: MeWithLimits }) {
   const q = me.quota;
   return (
     <>
-      <div className="page-head">
-        <PageTitle title="My VMs">My VMs</PageTitle>
-        <Link href="/deploy" className="button primary">
-          New VM
-        </Link>
-      </div>
+      <PageTitle title="My VMs">My VMs</PageTitle>
       <p className="muted">
         {q.used} VM{q.used === 1 ? "" : "s"}
         {q.maxVms === null ? "" : ` of your ${q.maxVms}`}

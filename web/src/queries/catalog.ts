@@ -8,8 +8,9 @@ export function useImages() {
   return useQuery({ queryKey: keys.images, queryFn: listImages, staleTime: 60_000 });
 }
 
-export function useHosts() {
-  return useQuery({ queryKey: keys.hosts, queryFn: listHosts });
+/** Heartbeats come without VM events: the hosts are read again every 15 s while someone looks at them. */
+export function useHosts(live = false) {
+  return useQuery({ queryKey: keys.hosts, queryFn: listHosts, ...(live ? { refetchInterval: 15_000 } : {}) });
 }
 
 /** The whole hostname pool, page after page: its size is what the admin reads. */

@@ -23,7 +23,12 @@ export function useVmEvents(me: string | undefined): StreamState {
       source = new EventSource("/api/v1/events");
       source.onopen = () => {
         setState("live");
-        if (opened) void client.invalidateQueries({ queryKey: keys.vmLists });
+        // What a gap hid: every list, every VM shown, and the quota.
+        if (opened) {
+          void client.invalidateQueries({ queryKey: keys.vmLists });
+          void client.invalidateQueries({ queryKey: ["vm"] });
+          void client.invalidateQueries({ queryKey: keys.me });
+        }
         opened = true;
       };
       source.addEventListener("vm", (event: MessageEvent<string>) => {

@@ -3,17 +3,25 @@
 
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import type { DeployRequest, Vm } from "../../../src/core/api.ts";
-import { applyVmEvent } from "../../../src/portal/rules.ts";
+import { applyVmEvent, isNewer } from "../../../src/portal/rules.ts";
+import type { MeWithLimits } from "../api/me.ts";
 import { deployVm, extendVm, getVm, getVmHistory, getVmLog, listVms, terminateVm, type Page, type VmFilter } from "../api/vms.ts";
 import { keys } from "./keys.ts";
 
 type Pages = { pages: Page<Vm>[]; pageParams: (string | undefined)[] };
 
-/** Puts a VM as the server now has it into every cached view of it. */
+/**
+ * Puts a VM as the server has it into every cached view of it, unless a later copy is there already
+ * (an answer and an event race on two connections). A list without `all` holds the caller's own VMs
+ * only: an admin's stream brings everyone's.
+ */
 export function storeVm(client: QueryClient, vm: Vm): void {
+  if (!isNewer(vm, client.getQueryData<Vm>(keys.vm(vm.id)))) return;
   client.setQueryData(keys.vm(vm.id), vm);
+  const me = client.getQueryData<MeWithLimits>(keys.me)?.username;
   for (const [key, data] of client.getQueriesData<Page<Vm> | Pages>({ queryKey: keys.vmLists })) {
-    const filter = (key[1] ?? {}) as VmFilter;
+    const listed = (key[1] ?? {}) as VmFilter;
+    const filter = listed.all ? listed : { ...listed, owner: me ?? "" };
     if (data === undefined) continue;
     if ("pages" in data) {
       // A paged list (the admin's): in place where it is; a new VM that matches goes on the first page.
@@ -50,8 +58,9 @@ export function useVmHistory(id: string) {
   return useQuery({ queryKey: keys.vmHistory(id), queryFn: () => getVmHistory(id) });
 }
 
-export function useVmLog(id: string) {
-  return useQuery({ queryKey: keys.vmLog(id), queryFn: () => getVmLog(id) });
+/** The boot log so far; while the VM boots it grows without events, so it is read again every 3 s then. */
+export function useVmLog(id: string, booting = false) {
+  return useQuery({ queryKey: keys.vmLog(id), queryFn: () => getVmLog(id), ...(booting ? { refetchInterval: 3000 } : {}) });
 }
 
 function useVmMutation<A>(run: (args: A) => Promise<Vm>) {

@@ -131,6 +131,18 @@ function loginForm(next: string, choices: LoginChoices, error?: string, username
   return page("Log in", `<h1>Log in to vgrid</h1>${alert}${sso || form ? `${sso}${form}` : NO_PASSWORDS}`);
 }
 
+/**
+ * After logging out. Someone the lab's proxy or certificate still names is still known to vgrid:
+ * the page says so, since only closing the browser (or the lab's own logout) ends that.
+ */
+function loggedOut(stillKnownAs: string | undefined): string {
+  const still =
+    stillKnownAs === undefined
+      ? `<p><a href="/login">Log in again</a></p>`
+      : `<p>Your lab's login (its proxy or your certificate) still says you are <strong>${escapeHtml(stillKnownAs)}</strong>: close the browser, or log out of the lab's login, to end that.</p><p><a href="/">Back to vgrid</a></p>`;
+  return page("Logged out", `<h1>You are logged out</h1><p>Your vgrid session has ended.</p>${still}`);
+}
+
 const NO_PASSWORDS = `<p>This server takes no passwords. Log in through your lab's login, or ask an administrator for a login link (<code>vgrid login-link --user NAME</code> on the server).</p>`;
 
 const LINK_REFUSED: Record<string, string> = {
@@ -153,11 +165,13 @@ export function loginPages(ctx: ServerContext, auth: Authenticator): FastifyPlug
 
     app.get(
       "/login",
-      { schema: { hide: true, querystring: Type.Object({ next: Type.Optional(Type.String()) }) } },
+      { schema: { hide: true, querystring: Type.Object({ next: Type.Optional(Type.String()), out: Type.Optional(Type.String()) }) } },
       async (request, reply) => {
         const next = safeNext(request.query.next);
+        const caller = await auth.identify(request).catch(() => null);
+        if (request.query.out !== undefined) return htmlPage(reply, 200, loggedOut(caller?.user.name));
         // Someone the server knows already (a session, the proxy's header, a certificate) goes straight in.
-        if (await auth.identify(request).catch(() => null)) return reply.code(303).header("location", next).send();
+        if (caller) return reply.code(303).header("location", next).send();
         return htmlPage(reply, 200, loginForm(next, choices));
       },
     );

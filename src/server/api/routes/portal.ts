@@ -6,16 +6,14 @@
 import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { repoRoot } from "../../../core/repo.js";
+import { PAGES, isAdminPage } from "../../../portal/pages.js";
 import type { Authenticator } from "../../auth/authenticator.js";
 import { page, safeNext } from "../../auth/html.js";
 import { htmlPage } from "./auth.js";
 
-/** The paths of the app's pages; anything else outside /api is a 404 as before. */
-export const PORTAL_PAGES = ["/", "/vms", "/vms/:id", "/deploy", "/keys", "/admin", "/admin/hosts", "/admin/audit"];
 
 export function portalDirectory(): string {
   return join(repoRoot(), "web", "dist");
@@ -29,7 +27,8 @@ const NOT_BUILT = page(
 export function portalPages(auth: Authenticator, directory = portalDirectory()): FastifyPluginAsyncTypebox {
   return async (app) => {
     const indexFile = join(directory, "index.html");
-    if (existsSync(join(directory, "assets"))) {
+    // Registered whether or not the portal is built yet: a `make build` while the server runs is served.
+    {
       await app.register(fastifyStatic, {
         root: join(directory, "assets"),
         prefix: "/assets/",
@@ -52,9 +51,9 @@ export function portalPages(auth: Authenticator, directory = portalDirectory()):
       // Read at each visit (a small file): a `make build` while the server runs gives the new assets' names.
       const index = await readFile(indexFile, "utf8").catch(() => undefined);
       if (index === undefined) return htmlPage(reply, 503, NOT_BUILT);
-      const forbidden = request.url.startsWith("/admin") && !caller.user.admin;
+      const forbidden = isAdminPage(request.url) && !caller.user.admin;
       return reply.code(forbidden ? 403 : 200).header("content-type", "text/html; charset=utf-8").header("cache-control", "no-cache").send(index);
     };
-    for (const path of PORTAL_PAGES) app.get(path, { schema: { hide: true } }, serve);
+    for (const path of Object.values(PAGES)) app.get(path, { schema: { hide: true } }, serve);
   };
 }

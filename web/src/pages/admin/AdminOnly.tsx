@@ -1,7 +1,7 @@
 // The admin pages' gate: the API refuses a non-admin anyway (403); this says so before asking it.
 
 import type { ReactNode } from "react";
-import { Link } from "wouter";
+import { Link, useLocation } from "wouter";
 import type { MeWithLimits } from "../../api/me.ts";
 import { PageTitle } from "../../components/ui.tsx";
 
@@ -22,11 +22,17 @@ export function AdminOnly({ me, children }: { me: MeWithLimits; children: ReactN
 
 /** The tabs between the admin pages. */
 export function AdminTabs() {
+  const [path] = useLocation();
+  const tab = (href: string, label: string) => (
+    <Link href={href} aria-current={path === href ? "page" : undefined}>
+      {label}
+    </Link>
+  );
   return (
     <nav aria-label="Admin" className="tabs">
-      <Link href="/admin">All VMs</Link>
-      <Link href="/admin/hosts">Hosts</Link>
-      <Link href="/admin/audit">Audit</Link>
+      {tab("/admin", "All VMs")}
+      {tab("/admin/hosts", "Hosts")}
+      {tab("/admin/audit", "Audit")}
     </nav>
   );
 }

@@ -1,6 +1,7 @@
 // Admin: the audit log, newest first, searched by any word and filtered by action.
 
 import { useId, useState } from "react";
+import { AUDIT_ACTIONS } from "../../../../src/portal/rules.ts";
 import type { AuditFilter } from "../../api/catalog.ts";
 import { Empty, ErrorNote, Loading, PageTitle, Table, When } from "../../components/ui.tsx";
 import { useAudit } from "../../queries/catalog.ts";
@@ -35,7 +36,7 @@ export function AuditPage() {
           <label htmlFor={actionId}>Action</label>
           <input id={actionId} value={action} onChange={(e) => setAction(e.target.value)} placeholder="vm.terminate" list={`${actionId}-list`} />
           <datalist id={`${actionId}-list`}>
-            {["auth.login", "auth.login-failed", "auth.logout", "vm.deploy", "vm.terminate", "vm.extend", "token.create", "token.revoke", "user.ssh-keys"].map((a) => (
+            {AUDIT_ACTIONS.map((a) => (
               <option key={a} value={a} />
             ))}
           </datalist>

@@ -1,6 +1,6 @@
 // Admin: the hosts with their capacity, online or not and their last heartbeat; the hostname pool's use.
 
-import { hostBars, ago } from "../../../../src/portal/rules.ts";
+import { ago, formatMiB, hostBars } from "../../../../src/portal/rules.ts";
 import { Bar, Empty, ErrorNote, Loading, PageTitle } from "../../components/ui.tsx";
 import { useNow } from "../../components/useNow.ts";
 import { useHostnames, useHosts } from "../../queries/catalog.ts";
@@ -8,7 +8,7 @@ import { AdminTabs } from "./AdminOnly.tsx";
 import { Link } from "wouter";
 
 export function HostsPage() {
-  const hosts = useHosts();
+  const hosts = useHosts(true);
   const names = useHostnames();
   const now = useNow(10_000);
   const used = names.data?.filter((n) => n.vmId !== null) ?? [];
@@ -35,7 +35,7 @@ export function HostsPage() {
             </h2>
             <p className="muted">
               Last heartbeat: {ago(h.lastSeenAt, now)}
-              {h.node && ` · the machine has ${h.node.memoryMiB} MiB and ${h.node.cpus} cpus`}
+              {h.node && ` · the machine has ${formatMiB(h.node.memoryMiB)} and ${h.node.cpus} cpus`}
             </p>
             {hostBars(h).map((b) => (
               <Bar key={b.label} label={b.label} used={b.used} max={b.max} words={b.words} />
@@ -43,6 +43,7 @@ export function HostsPage() {
           </li>
         ))}
       </ul>
+      <p className="muted">Memory and cpus are what the scheduler may hand out: the machine's, times the overcommit ratios of server.toml.</p>
       <section aria-labelledby="pool-title">
         <h2 id="pool-title">Hostname pool</h2>
         {names.isPending && <Loading what="the hostname pool" />}
