@@ -103,6 +103,9 @@ export const PatchVmRequestSchema = Type.Object(
 );
 export type PatchVmRequest = Static<typeof PatchVmRequestSchema>;
 
+/** `GET /vms/{id}/log` answers the newest this many bytes of a VM's boot log (its serial console) at most. */
+export const MAX_VM_LOG_BYTES = 1024 * 1024;
+
 /** A page of a list is at most this long; a list's default page. */
 export const MAX_PAGE = 5000;
 export const DEFAULT_PAGE = 500;

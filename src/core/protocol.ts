@@ -100,6 +100,56 @@ export type NodeFacts = Static<typeof NodeFactsSchema>;
  */
 export const MAX_WAIT_SECONDS = 60;
 
+/**
+ * The guest's serial console reaches the server in chunks: each sync carries, per VM, the bytes its
+ * console gained since the position the server last acknowledged, at most this many, so that a
+ * chatty guest costs the server a bounded write per sync (and the node a bounded read).
+ */
+export const MAX_CONSOLE_CHUNK_BYTES = 64 * 1024;
+/** The node's console bytes of all its VMs in one sync, at most: the sync's body stays small. */
+export const MAX_CONSOLE_BYTES_PER_SYNC = 256 * 1024;
+/**
+ * A run of a VM's console: the node names each run (a QEMU started anew writes its file from zero)
+ * with a token of its own. Offsets count bytes from the start of a run.
+ */
+export const CONSOLE_STREAM_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
+/** The longest base64 text of a chunk: 4 characters for every 3 bytes, padded. */
+const MAX_CONSOLE_CHUNK_BASE64 = 4 * Math.ceil(MAX_CONSOLE_CHUNK_BYTES / 3);
+
+/** Where the server's copy of a VM's console ends: the run it heard last, and how far into it. */
+export const ConsolePositionSchema = Type.Object(
+  {
+    id: Type.String({ maxLength: 36 }),
+    stream: Type.String({ pattern: CONSOLE_STREAM_PATTERN }),
+    offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  },
+  { additionalProperties: false },
+);
+export type ConsolePosition = Static<typeof ConsolePositionSchema>;
+/** A place in a VM's console: `offset` bytes into its run `stream` (a position, without its VM). */
+export type ConsolePlace = Pick<ConsolePosition, "stream" | "offset">;
+
+/**
+ * Bytes `offset` onwards of run `stream` of a VM's console, as the guest wrote them (base64: the guest
+ * is untrusted and its bytes need not be text). A chunk the server already has is taken only for the
+ * part beyond its position, so a retried sync never doubles text; one that leaves a gap is dropped,
+ * and the sync's answer says where the server is.
+ */
+export const ConsoleChunkSchema = Type.Object(
+  {
+    ...ConsolePositionSchema.properties,
+    data: Type.String({ minLength: 4, maxLength: MAX_CONSOLE_CHUNK_BASE64, pattern: "^[A-Za-z0-9+/]*={0,2}$" }),
+  },
+  { additionalProperties: false },
+);
+export type ConsoleChunk = Static<typeof ConsoleChunkSchema>;
+
+/**
+ * The largest sync body the server reads: the reports (256 KiB was the whole limit before consoles)
+ * and MAX_CONSOLE_BYTES_PER_SYNC of console in base64, with room to spare.
+ */
+export const MAX_SYNC_BODY_BYTES = 1024 * 1024;
+
 export const SyncRequestSchema = Type.Object(
   {
     node: Type.String({ pattern: HOST_NAME_PATTERN }),
@@ -111,13 +161,24 @@ export const SyncRequestSchema = Type.Object(
     sshHost: Type.String({ pattern: SSH_HOST_PATTERN, minLength: 1, maxLength: SSH_HOST_MAX_LENGTH }),
     facts: NodeFactsSchema,
     reports: Type.Array(VmReportSchema, { maxItems: MAX_REPORTS }),
+    /**
+     * New console output of the node's VMs, one chunk per VM at most. A node that sends the field
+     * (even empty) is answered with `consoles`; an older node that sends none is not, since its schema
+     * refuses unknown fields.
+     */
+    consoles: Type.Optional(Type.Array(ConsoleChunkSchema, { maxItems: MAX_REPORTS })),
   },
   { additionalProperties: false },
 );
 export type SyncRequest = Static<typeof SyncRequestSchema>;
 
 export const SyncResponseSchema = Type.Object(
-  { version: Type.Integer(), vms: Type.Array(VmSpecSchema) },
+  {
+    version: Type.Integer(),
+    vms: Type.Array(VmSpecSchema),
+    /** Where the server's copy of each listed VM's console ends; a VM it has none of is not here. */
+    consoles: Type.Optional(Type.Array(ConsolePositionSchema)),
+  },
   { additionalProperties: false },
 );
 export type SyncResponse = Static<typeof SyncResponseSchema>;

@@ -22,7 +22,7 @@ test("the sidecar names the files by base name and keeps ${username} for the nod
     disk: "tiny.qcow2",
     kernel: "tiny.vmlinuz",
     initrd: "tiny.initrd",
-    cmdline: "console=ttyS0 quiet panic=-1 vgrid_username=${username}",
+    cmdline: "console=ttyS0 panic=-1 vgrid_username=${username}",
     minMemoryMiB: 128,
     defaultMemoryMiB: 256,
     maxMemoryMiB: 2048,

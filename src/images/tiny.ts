@@ -86,8 +86,10 @@ export function tinySidecar(paths: ImagePaths): ImageEntry {
     disk: basename(paths.disk),
     kernel: basename(paths.kernel),
     initrd: basename(paths.initrd),
-    // ${username} is rendered by the node; panic=-1 reboots at once should /init ever die.
-    cmdline: "console=ttyS0 quiet panic=-1 vgrid_username=${username}",
+    // ${username} is rendered by the node; panic=-1 reboots at once should /init ever die. No
+    // `quiet`: the kernel's boot lines are what a VM's boot log (GET /vms/{id}/log) is read for, and
+    // printing them (23 KB) did not slow the boot to ssh under TCG (9.6-12.3 s against 10.3-12.1 s).
+    cmdline: "console=ttyS0 panic=-1 vgrid_username=${username}",
     minMemoryMiB: 128,
     defaultMemoryMiB: 256,
     maxMemoryMiB: 2048,

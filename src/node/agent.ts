@@ -2,12 +2,14 @@
 // Level-triggered and idempotent: every sync answer re-queues each VM whose report does not match what
 // the server wants (with a per-VM back-off), so a step that failed, or a crash, is repaired later.
 // The parts: the sync loop (sync-loop.ts), the per-VM work queue (work-queue.ts), the decisions
-// (decide.ts, pure) and the liveness prober (liveness-prober.ts); this file carries decisions out.
+// (decide.ts, pure), the liveness prober (liveness-prober.ts) and the console shipper
+// (console-shipper.ts); this file carries decisions out.
 
 import { Invalid } from "../core/errors.js";
 import { printable } from "../core/names.js";
 import { isSafeSshHost, type SyncResponse, type VmReport, type VmSpec } from "../core/protocol.js";
 import { realClock, type Clock } from "./clock.js";
+import { ConsoleShipper } from "./console-shipper.js";
 import { NOT_LOOKED, decide, isSettled, type Action, type VmSituation } from "./decide.js";
 import { DriverError, detailOf, type Driver } from "./drivers/driver.js";
 import { LivenessProber } from "./liveness-prober.js";
@@ -45,6 +47,7 @@ export class Agent {
   private readonly loop: SyncLoop;
   private readonly queue: WorkQueue;
   private readonly prober: LivenessProber;
+  private readonly consoles: ConsoleShipper;
   /** Aborted by shutdown: ends the driver's verbs, probes and back-off sleeps at once. */
   private readonly stopping = new AbortController();
   private stopped = false;
@@ -77,6 +80,7 @@ export class Agent {
       node: { node: opts.nodeName, sshHost: opts.sshHost, facts: opts.facts },
       handler: {
         reports: () => new Map([...this.vms].filter(([, vm]) => vm.observed).map(([id, vm]) => [id, vm.report] as const)),
+        consoles: () => this.consoles.chunks([...this.vms.keys()]),
         hasLookedAtAll: () => [...this.vms.values()].every((vm) => vm.spec.desired !== "running" || vm.looked),
         apply: (response, sent) => this.apply(response, sent),
       },
@@ -98,11 +102,21 @@ export class Agent {
       log: opts.log,
       signal: this.stopping.signal,
     });
+    this.consoles = new ConsoleShipper({
+      driver: opts.driver,
+      clock,
+      watched: () => [...this.vms.values()].filter((vm) => vm.report.state === "running").map((vm) => vm.spec.id),
+      isLongPolling: () => this.loop.isLongPolling(),
+      wake: () => this.loop.wake(),
+      log: opts.log,
+      signal: this.stopping.signal,
+    });
   }
 
   start(): void {
     this.loop.start();
     this.prober.start();
+    this.consoles.start();
   }
 
   /**
@@ -118,6 +132,7 @@ export class Agent {
     const { driver, log } = this.opts;
     this.stopped = true;
     this.prober.stop();
+    this.consoles.stop();
     this.queue.stop();
     this.stopping.abort();
     await this.loop.stop();
@@ -125,6 +140,7 @@ export class Agent {
     await this.queue.drain();
     // A probe in flight may still be asking the driver: it must be done before the driver closes.
     await this.prober.drain();
+    await this.consoles.drain();
     if (stopVms) {
       const signal = AbortSignal.timeout(SHUTDOWN_STOP_TIMEOUT_MS);
       // Every VM with files here, not only those of this run: Ctrl-C before the first sync must stop
@@ -148,6 +164,7 @@ export class Agent {
    */
   private async apply(response: SyncResponse, sent: ReadonlyMap<string, VmReport>): Promise<void> {
     const listed = new Set(response.vms.map((v) => v.id));
+    this.consoles.take(response);
     for (const spec of response.vms) {
       const vm = this.vms.get(spec.id);
       if (!vm) {
@@ -167,6 +184,7 @@ export class Agent {
         this.vms.delete(id);
         this.queue.forget(id);
         this.prober.forget(id);
+        this.consoles.forget(id);
       } else if (vm.spec.desired !== "terminated") {
         this.changeDesired(vm, { ...vm.spec, desired: "terminated" });
       } else {

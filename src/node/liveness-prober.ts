@@ -150,7 +150,8 @@ export class LivenessProber {
       // of its boot), looked for until found, for a bounded number of probes.
       let hostKeys = report.sshHostKeys ?? [];
       if (hostKeys.length === 0 && schedule.keyLooks < MAX_KEY_LOOKS) {
-        hostKeys = parseHostKeys(await driver.readConsole(id, CONSOLE_HEAD_BYTES, signal));
+        const head = await driver.readConsole(id, null, CONSOLE_HEAD_BYTES, signal);
+        hostKeys = parseHostKeys(head?.bytes.toString("utf8") ?? "");
         if (hostKeys.length === 0) schedule.keyLooks++;
       }
       if (this.stopped || !this.opts.isProbed(id)) return;

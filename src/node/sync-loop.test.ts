@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import type { SyncRequest, SyncResponse, VmReport } from "../core/protocol.js";
+import type { ConsoleChunk, SyncRequest, SyncResponse, VmReport } from "../core/protocol.js";
 import { ManualClock, settle } from "./manual-clock.js";
 import { RateLimited, SyncLoop, type SyncHandler } from "./sync-loop.js";
 
@@ -48,7 +48,7 @@ test("an unreachable server is retried after 0.5 s, doubling to 10 s, and never 
     },
   };
   const logs: string[] = [];
-  const handler: SyncHandler = { reports: () => new Map(), hasLookedAtAll: () => true, apply: async () => {} };
+  const handler: SyncHandler = { reports: () => new Map(), consoles: async () => [], hasLookedAtAll: () => true, apply: async () => {} };
   const loop = new SyncLoop({ link, node: NODE, handler, clock, log: (msg) => logs.push(msg) });
   loop.start();
   await clock.advance(46_000);
@@ -65,6 +65,7 @@ test("online only once the server has heard the first look at every VM; a first 
   const report: VmReport = { id: "vm", state: "running", responding: false, sshPort: 2222, ip: null, error: null, detail: null };
   const handler: SyncHandler = {
     reports: () => (looked ? new Map([["vm", report]]) : new Map()),
+    consoles: async () => [],
     hasLookedAtAll: () => looked,
     apply: async () => {},
   };
@@ -111,7 +112,7 @@ test("a server that limits the node is waited out as it asks, within bounds, log
       },
     };
     const report: VmReport = { id: "vm", state: "running", responding: true, sshPort: 2222, ip: null, error: null, detail: null };
-    const handler: SyncHandler = { reports: () => new Map([["vm", report]]), hasLookedAtAll: () => true, apply: async () => {} };
+    const handler: SyncHandler = { reports: () => new Map([["vm", report]]), consoles: async () => [], hasLookedAtAll: () => true, apply: async () => {} };
     const logs: string[] = [];
     const loop = new SyncLoop({ link, node: NODE, handler, clock, log: (msg) => logs.push(msg) });
     loop.start();
@@ -125,4 +126,51 @@ test("a server that limits the node is waited out as it asks, within bounds, log
     assert.ok(!logs.some((l) => /lost the server|cannot reach|failed/.test(l)), `${row.why}: a server that answers is not lost: ${logs.join("; ")}`);
     await loop.stop();
   }
+});
+
+test("a sync that carries console output waits a second at most and is not cut short; a quiet console long-polls", async () => {
+  const clock = new ManualClock();
+  const server = fakeServer();
+  let pending: ConsoleChunk[] = [];
+  const handler: SyncHandler = {
+    reports: () => new Map(),
+    // What the console gained since the server's last answer: sent once, then nothing until it grows.
+    consoles: async () => pending.splice(0),
+    hasLookedAtAll: () => true,
+    apply: async () => {},
+  };
+  const loop = new SyncLoop({ link: server.link, node: NODE, handler, clock, log: () => {}, pollWaitSeconds: 25 });
+  loop.start();
+  await settle();
+  server.answer();
+  await settle();
+  server.answer(); // the sync that makes the node online
+  await settle();
+  assert.equal(server.requests.at(-1)?.waitSeconds, 25, "nothing printed: a long-poll");
+  assert.equal(loop.isLongPolling(), true);
+
+  pending = [{ id: "vm", stream: "run1", offset: 0, data: Buffer.from("Linux version 6.1\n").toString("base64") }];
+  loop.wake(); // the console grew
+  await settle();
+  assert.deepEqual(server.requests.at(-1)?.consoles, [{ id: "vm", stream: "run1", offset: 0, data: Buffer.from("Linux version 6.1\n").toString("base64") }]);
+  assert.equal(server.requests.at(-1)?.waitSeconds, 0, "woken: sent at once");
+  server.answer();
+  await settle();
+
+  pending = [{ id: "vm", stream: "run1", offset: 18, data: Buffer.from("more\n").toString("base64") }];
+  server.answer(); // the long-poll sent meanwhile ends
+  await settle();
+  const carrying = server.requests.at(-1)!;
+  assert.equal(carrying.consoles?.length, 1);
+  assert.equal(carrying.waitSeconds, 1, "a sync with console output waits a second, not a long-poll");
+  assert.equal(loop.isLongPolling(), false);
+  loop.wake(); // a report changed meanwhile
+  await settle();
+  assert.equal(server.pending, 1, "its answer (how much the server took) is not thrown away");
+  const count = server.requests.length;
+  server.answer();
+  await settle();
+  assert.equal(server.requests.length, count + 1);
+  assert.equal(server.requests.at(-1)?.waitSeconds, 0, "the change woken about goes at once after it");
+  await loop.stop();
 });

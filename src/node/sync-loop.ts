@@ -1,13 +1,16 @@
-// The node's half of the long-poll: sends this run's reports, waits for what the server wants, hands
-// the answer to the agent, and knows when the node is online. One request at a time; `wake` cuts a
-// waiting long-poll short so that a change is reported at once. The server is retried with a back-off.
+// The node's half of the long-poll: sends this run's reports (and the consoles' new bytes), waits for
+// what the server wants, hands the answer to the agent, and knows when the node is online. One request
+// at a time; `wake` cuts a waiting long-poll short so that a change is reported at once. The server is
+// retried with a back-off.
 
-import type { SyncRequest, SyncResponse, VmReport } from "../core/protocol.js";
+import type { ConsoleChunk, SyncRequest, SyncResponse, VmReport } from "../core/protocol.js";
 import { sleep, type Clock } from "./clock.js";
 
 export interface SyncHandler {
   /** The reports the server should hear now, by VM id (only what this run has observed). */
   reports(): Map<string, VmReport>;
+  /** The consoles' new bytes the server should hear now (console-shipper.ts); never rejects. */
+  consoles(): Promise<ConsoleChunk[]>;
   /** Whether the agent has had its first look at every VM that the server wants running. */
   hasLookedAtAll(): boolean;
   /** Takes in the server's answer to a request that carried the reports `sent`. */
@@ -41,6 +44,11 @@ export interface SyncLoopOptions {
 }
 
 const POLL_WAIT_SECONDS = 25;
+/**
+ * A sync that carries console bytes waits this long at most, then the next one carries what came
+ * meanwhile: a chatty guest's console reaches the server a chunk a second, and costs a sync a second.
+ */
+const CONSOLE_WAIT_SECONDS = 1;
 const RETRY_FIRST_MS = 500;
 /** Also the longest a server's Retry-After is obeyed: well under nodeOfflineAfterSeconds (30 s at least). */
 const RETRY_MAX_MS = 10_000;
@@ -79,7 +87,16 @@ export class SyncLoop {
     return this.synced ? Promise.resolve() : new Promise((resolve) => this.onlineWaiters.push(resolve));
   }
 
-  /** Reports a change at once: ends a long-poll that is waiting; a request already on its way is left to finish. */
+  /** Whether a long-poll is waiting for the server now (one that `wake` would cut short). */
+  isLongPolling(): boolean {
+    return this.poll?.waiting === true;
+  }
+
+  /**
+   * Reports a change at once: ends a long-poll that is waiting; a request already on its way is left
+   * to finish, and so is one that carries console bytes (it waits a second at most): cut short, its
+   * answer, which says how much of them the server took, would be lost.
+   */
   wake(): void {
     this.dirty = true;
     if (this.poll?.waiting === true) this.poll.abort.abort();
@@ -97,16 +114,20 @@ export class SyncLoop {
     const { handler, log } = this.opts;
     let backoff = RETRY_FIRST_MS;
     while (!this.stopped) {
+      // The consoles are read first: the reports, the wait and `dirty` are then taken in one go, so
+      // that a change woken about while the consoles are read is in this request or makes the next.
+      const consoles = await handler.consoles();
       const sent = handler.reports();
       const complete = this.responded && handler.hasLookedAtAll();
+      const pollWait = this.opts.pollWaitSeconds ?? POLL_WAIT_SECONDS;
       // Before the first answer there is nothing to wait for; later, a first look ends the wait (wake).
-      const wait = this.dirty || !this.responded ? 0 : (this.opts.pollWaitSeconds ?? POLL_WAIT_SECONDS);
+      const wait = this.dirty || !this.responded ? 0 : consoles.length > 0 ? Math.min(CONSOLE_WAIT_SECONDS, pollWait) : pollWait;
       this.dirty = false;
-      const poll = { abort: new AbortController(), waiting: wait > 0 };
+      const poll = { abort: new AbortController(), waiting: wait > 0 && consoles.length === 0 };
       this.poll = poll;
       let response: SyncResponse;
       try {
-        const body: SyncRequest = { ...this.opts.node, version: this.version, waitSeconds: wait, reports: [...sent.values()] };
+        const body: SyncRequest = { ...this.opts.node, version: this.version, waitSeconds: wait, reports: [...sent.values()], consoles };
         response = await this.opts.link.sync(body, wait, poll.abort.signal);
         backoff = RETRY_FIRST_MS;
         this.limited = false;

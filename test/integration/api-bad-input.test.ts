@@ -42,6 +42,8 @@ const rows: Row[] = [
   { why: "an unknown VM id", method: "GET", url: "/api/v1/vms/7f3c0000-0000-4000-8000-000000000000", status: 404, slug: "not-found", words: ["no VM with id"] },
   { why: "a VM id crafted as a path", method: "GET", url: "/api/v1/vms/..%2F..%2Fetc%2Fpasswd", status: 404, slug: "not-found", words: ["no VM with id"] },
   { why: "another user's VM", method: "GET", url: "/api/v1/vms/BOB", status: 404, slug: "not-found", words: ["no VM with id"] },
+  { why: "another user's VM's boot log", method: "GET", url: "/api/v1/vms/BOB/log", status: 404, slug: "not-found", words: ["no VM with id"] },
+  { why: "the boot log of no VM", method: "GET", url: "/api/v1/vms/7f3c0000-0000-4000-8000-000000000000/log", status: 404, slug: "not-found", words: ["no VM with id"] },
   { why: "terminating another user's VM", method: "DELETE", url: "/api/v1/vms/BOB", status: 404, slug: "not-found", words: ["no VM with id"] },
   { why: "extending another user's VM", method: "POST", url: "/api/v1/vms/BOB/extend", body: { hours: 1 }, status: 404, slug: "not-found", words: ["no VM with id"] },
   { why: "no token", method: "GET", url: "/api/v1/vms", token: () => "", status: 401, slug: "unauthorized", words: ["Authorization: Bearer"] },
@@ -125,7 +127,7 @@ for (const dialect of DIALECTS) {
       const res = await server.app.inject({ method: "GET", url: "/api/docs/json" });
       assert.equal(res.statusCode, 200);
       const doc = res.json<{ paths: Record<string, unknown> }>();
-      for (const path of ["/api/v1/vms", "/api/v1/vms/{id}", "/api/v1/me", "/api/v1/me/ssh-keys", "/api/v1/images", "/api/v1/hosts"]) {
+      for (const path of ["/api/v1/vms", "/api/v1/vms/{id}", "/api/v1/vms/{id}/log", "/api/v1/me", "/api/v1/me/ssh-keys", "/api/v1/images", "/api/v1/hosts"]) {
         assert.ok(doc.paths[path], `${path} is documented`);
       }
     });

@@ -1,13 +1,13 @@
 // A node speaks only for itself, and only once its secret is checked: before its body is even read,
 // a request without a host's secret is a 401; a host's secret cannot sync as another host, nor report
-// the VMs placed on another; every value a node reports is bounded. Over the real HTTP stack, on
-// SQLite and on PostgreSQL; each refusal leaves the store as it was.
+// the VMs placed on another, nor write their boot logs; every value a node sends is bounded. Over the
+// real HTTP stack, on SQLite and on PostgreSQL; each refusal leaves the store as it was.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
 import type { Vm } from "../../src/core/api.js";
-import type { VmReport } from "../../src/core/protocol.js";
+import { MAX_CONSOLE_CHUNK_BYTES, MAX_SYNC_BODY_BYTES, type ConsoleChunk, type VmReport } from "../../src/core/protocol.js";
 import { DIALECTS, KEY, NODE_TOKEN, SECOND_NODE_TOKEN, startTestServer, syncBody, TWO_HOSTS, type TestServer } from "../support/server.js";
 
 const H2_TOKEN = SECOND_NODE_TOKEN;
@@ -31,6 +31,10 @@ for (const dialect of DIALECTS) {
     const report = (id: string, over: Partial<VmReport> = {}): VmReport => ({
       id, state: "running", responding: true, sshPort: 2222, ip: null, error: null, detail: null, ...over,
     });
+    const chunk = (id: string, over: Partial<ConsoleChunk> = {}): ConsoleChunk => ({
+      id, stream: "run1", offset: 0, data: Buffer.from("Linux version 6.1\n").toString("base64"), ...over,
+    });
+    const logRows = (id: string) => server.ctx.db.selectFrom("vm_log_chunks").select(["log_start", "data"]).where("vm_id", "=", id).execute();
 
     before(async () => {
       server = await startTestServer({ hosts: TWO_HOSTS }, dialect, log);
@@ -53,7 +57,7 @@ for (const dialect of DIALECTS) {
       const rows: Array<{ why: string; token: string | undefined; payload: string; words: string }> = [
         { why: "no credentials, broken JSON", token: undefined, payload: '{"node": "h1",', words: "no credentials" },
         { why: "an unknown secret, broken JSON", token: "not-a-node-secret-at-all-0123456789", payload: '{"node": "h1",', words: "no host's" },
-        { why: "an unknown secret, a body over the limit", token: "not-a-node-secret-at-all-0123456789", payload: JSON.stringify({ pad: "x".repeat(400_000) }), words: "no host's" },
+        { why: "an unknown secret, a body over the limit", token: "not-a-node-secret-at-all-0123456789", payload: JSON.stringify({ pad: "x".repeat(MAX_SYNC_BODY_BYTES + 1000) }), words: "no host's" },
         { why: "a user's token", token: user, payload: JSON.stringify(syncBody("h1")), words: "no host's" },
       ];
       for (const row of rows) {
@@ -65,7 +69,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await h1Row()).last_seen_at, null, "h1 was never seen");
     });
 
-    test("a host's secret cannot sync as another host, nor report another host's VM", async () => {
+    test("a host's secret cannot sync as another host, nor report another host's VM, nor write its log", async () => {
       const asOther = await sync(NODE_TOKEN, syncBody("h2", { sshHost: "evil.example" }));
       assert.equal(asOther.statusCode, 403, asOther.body);
       assert.match(asOther.json<{ detail: string }>().detail, /host 'h1''s; it cannot sync as 'h2'/);
@@ -88,6 +92,13 @@ for (const dialect of DIALECTS) {
       // Its own host, with a VM the store does not know (left from another server): served.
       const own = await sync(NODE_TOKEN, syncBody("h1", { reports: [report("00000000-0000-4000-8000-000000000000")] }));
       assert.equal(own.statusCode, 200, own.body);
+
+      // Nor may it write another host's VM's boot log.
+      const foreignLog = await sync(NODE_TOKEN, syncBody("h1", { consoles: [chunk(h2Vm.id, { data: Buffer.from("forged boot\n").toString("base64") })] }));
+      assert.equal(foreignLog.statusCode, 403, foreignLog.body);
+      assert.match(foreignLog.json<{ detail: string }>().detail, /placed on another host/);
+      assert.deepEqual(await logRows(h2Vm.id), [], "h2's VM's log is untouched");
+      assert.equal(warnings.at(-1)?.msg, "node h1 reported VMs of another host: refused");
     });
 
     test("values a node reports out of their bounds are a 400 naming them, and change nothing", async () => {
@@ -104,6 +115,13 @@ for (const dialect of DIALECTS) {
         { why: "memory beyond any machine", body: syncBody("h2", { facts: { memoryMiB: 2 ** 40, cpus: 8 } }), field: "memoryMiB" },
         { why: "a negative version", body: syncBody("h2", { version: -1 }), field: "version" },
         { why: "too many host keys", body: syncBody("h2", { reports: [report(id, { sshHostKeys: Array.from({ length: 9 }, () => "ssh-ed25519 AAAA") })] }), field: "sshHostKeys" },
+        { why: "a console chunk over 64 KiB", body: syncBody("h2", { consoles: [chunk(id, { data: Buffer.alloc(MAX_CONSOLE_CHUNK_BYTES + 3, 0x41).toString("base64") })] }), field: "data" },
+        { why: "console bytes that are not base64", body: syncBody("h2", { consoles: [chunk(id, { data: "not base64!" })] }), field: "data" },
+        { why: "an empty console chunk", body: syncBody("h2", { consoles: [chunk(id, { data: "" })] }), field: "data" },
+        { why: "a negative console offset", body: syncBody("h2", { consoles: [chunk(id, { offset: -1 })] }), field: "offset" },
+        { why: "a console offset beyond any", body: syncBody("h2", { consoles: [chunk(id, { offset: 2 ** 60 })] }), field: "offset" },
+        { why: "a console run named with a space", body: syncBody("h2", { consoles: [chunk(id, { stream: "run 1" })] }), field: "stream" },
+        { why: "a console run name of 65 characters", body: syncBody("h2", { consoles: [chunk(id, { stream: "r".repeat(65) })] }), field: "stream" },
       ];
       const before = await h2VmRow();
       for (const row of rows) {
@@ -114,8 +132,12 @@ for (const dialect of DIALECTS) {
         assert.ok(problem.detail.includes(row.field), `${row.why}: '${problem.detail}' should name ${row.field}`);
       }
       assert.deepEqual(await h2VmRow(), before, "the VM is as it was");
+      assert.deepEqual(await logRows(id), [], "its log too");
       const fine = await sync(H2_TOKEN, syncBody("h2", { reports: [report(id, { ip: "10.0.2.15" })] }));
       assert.equal(fine.statusCode, 200, `a report within bounds is taken: ${fine.body}`);
+      const full = await sync(H2_TOKEN, syncBody("h2", { consoles: [chunk(id, { data: Buffer.alloc(MAX_CONSOLE_CHUNK_BYTES, 0x41).toString("base64") })] }));
+      assert.equal(full.statusCode, 200, `a chunk of 64 KiB is taken: ${full.body}`);
+      assert.equal((await logRows(id)).reduce((n, r) => n + r.data.length, 0), MAX_CONSOLE_CHUNK_BYTES);
     });
   });
 }

@@ -1,6 +1,7 @@
-// A real VM through the qemu driver: the owner gets in as root with their key, an agent restart
-// re-adopts the VM without a second QEMU, a QEMU that does not answer QMP is "unknown" (never killed nor
-// doubled by start), and destroy leaves no process, file or port behind.
+// A real VM through the qemu driver: the owner gets in as root with their key, its console holds the
+// kernel's boot lines, an agent restart re-adopts the VM (and its console's run) without a second
+// QEMU, a QEMU that does not answer QMP is "unknown" (never killed nor doubled by start), and destroy
+// leaves no process, file or port behind.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -62,7 +63,7 @@ async function readTinyImage(): Promise<VmSpec["image"]> {
     disk: "tiny.qcow2",
     kernel: path.basename(json.kernel ?? "tiny.vmlinuz"),
     initrd: path.basename(json.initrd ?? "tiny.initrd"),
-    cmdline: json.cmdline ?? "console=ttyS0 quiet panic=-1 vgrid_username=${username}",
+    cmdline: json.cmdline ?? "console=ttyS0 panic=-1 vgrid_username=${username}",
   };
 }
 
@@ -75,6 +76,8 @@ describe("qemu driver with the tiny image", () => {
   let vmDir: string;
   let sshPort: number;
   let qemuPid: number;
+  /** Where the first driver's read of the console ended. */
+  let consoleAt: { stream: string; offset: number };
   const logs: { msg: string; fields: Record<string, unknown> | undefined }[] = [];
 
   before(async () => {
@@ -187,6 +190,13 @@ describe("qemu driver with the tiny image", () => {
     const [hostname, cmdline] = stdout.split("\n");
     assert.equal(hostname, "vm-test-1");
     assert.ok(cmdline?.split(" ").includes(`vgrid_username=${OWNER}`), `kernel command line: ${cmdline}`);
+
+    // QEMU wrote the guest's serial console: the kernel's boot lines, then /init's.
+    const console = await driver.readConsole(spec.id, null, 1024 * 1024, never);
+    assert.ok(console !== null && console.offset === 0);
+    assert.match(console.bytes.toString(), /^\[ *0\.0+\] Linux version /);
+    assert.match(console.bytes.toString(), /-----END SSH HOST KEY KEYS-----/);
+    consoleAt = { stream: console.stream, offset: console.offset + console.bytes.length };
   });
 
   it("re-adopts the running VM after an agent restart, without a second QEMU", async () => {
@@ -205,6 +215,9 @@ describe("qemu driver with the tiny image", () => {
     const again = await driver.start(spec, never);
     assert.deepEqual(again, { id: spec.id, state: "running", address: null, sshPort, error: null, detail: null });
     assert.deepEqual(await processesNaming(vmDir), [qemuPid]);
+    // The console is the same run for the new agent: it reads on from where the first one was.
+    const more = await driver.readConsole(spec.id, consoleAt, 1024 * 1024, never);
+    assert.deepEqual([more?.stream, more?.offset], [consoleAt.stream, consoleAt.offset]);
   });
 
   it("calls a QEMU that is alive but silent on QMP unknown, and start() neither kills nor doubles it", async () => {

@@ -1,6 +1,7 @@
 // `driver = "sim"` in node.toml: a node that runs no VM at all, for tests and benchmarks of the control
-// plane. Its VMs go through the same states over the same protocol: running, then responding after
-// simBootSeconds, then terminated, with no process and no file on the machine.
+// plane. Its VMs go through the same states over the same protocol: running (with a few lines of a
+// simulated console in their boot log), then responding after simBootSeconds, then terminated, with
+// no process and no file on the machine.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -48,6 +49,11 @@ test("a sim node's VMs run, answer after simBootSeconds, and terminate, with no 
   const api = new Api(`http://127.0.0.1:${port}`, stdout.trim().split("\n").at(-1)!);
   const vm = await api.waitReady((await api.deploy({ image: "tiny", sshKeys: [KEY] })).id, 30_000);
   assert.deepEqual([vm.state, vm.responding, vm.host], ["running", true, "sim1"]);
+  const log = await eventually("the simulated boot log", 10_000, async () => {
+    const text = await api.log(vm.id);
+    return text.includes("is up") ? text : undefined;
+  }, 100);
+  assert.match(log, /^vgrid sim driver: this console is simulated/, "its console says it is simulated");
   await api.terminateAndWait(vm.id, 30_000);
   assert.deepEqual(await readdir(dir).then((names) => names.filter((n) => n === "state")), [], "the sim driver made no state directory");
 

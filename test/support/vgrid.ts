@@ -115,6 +115,16 @@ export class Api {
     return r.body;
   }
 
+  /** The VM's boot log (text/plain, not JSON). */
+  async log(id: string): Promise<string> {
+    const res = await fetch(`${this.url}/api/v1/vms/${id}/log`, { headers: { authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    if (res.status !== 200 || res.headers.get("content-type") !== "text/plain; charset=utf-8") {
+      throw new Error(`GET /vms/${id}/log: ${res.status} ${res.headers.get("content-type")} ${text.slice(0, 500)}`);
+    }
+    return text;
+  }
+
   async deploy(body: Record<string, unknown>): Promise<Vm> {
     const r = await this.call<Vm>("POST", "/vms", body);
     if (r.status !== 201) throw new Error(`POST /vms: ${r.status} ${JSON.stringify(r.body)}`);

@@ -1,7 +1,8 @@
 // The hypervisor driver interface: the agent knows only these verbs, their contract (below) and what
 // the driver declares it supports. Modelled on lima's pkg/driver/driver.go.
 
-import type { VmSpec } from "../../core/protocol.js";
+import type { ConsolePlace, VmSpec } from "../../core/protocol.js";
+import type { ConsoleRead } from "./console.js";
 
 /**
  * What the hypervisor says of a VM, as far as it can tell:
@@ -104,11 +105,14 @@ export interface Driver {
   /** Ids of every VM that has files on this node (running or not): what an agent re-adopts. */
   list(signal: AbortSignal): Promise<string[]>;
   /**
-   * What the guest wrote on its serial console since it last started, from the start: at most
-   * `maxBytes`, decoded as UTF-8 (latin1 bytes and all: it is the guest's text, only ever parsed).
-   * Empty when the driver keeps no console (`capabilities.serialConsole` false) or the VM has none.
+   * What the guest wrote on its serial console in its current run (since the VM last started), as
+   * bytes, untouched: the rest of the run after `from` when `from` is a place in this run, else the
+   * run from its start (`planConsoleRead`); at most `maxBytes` (0: only where the run is now). Null
+   * when the driver keeps no console (`capabilities.serialConsole` false) or has nothing of the VM.
+   * A run is named anew at every start of the VM, so that its start is never taken for more of the
+   * run before it, and keeps its name across agent restarts.
    */
-  readConsole(id: string, maxBytes: number, signal: AbortSignal): Promise<string>;
+  readConsole(id: string, from: ConsolePlace | null, maxBytes: number, signal: AbortSignal): Promise<ConsoleRead | null>;
   /**
    * Whether the VM's guest answers, for a driver that knows without a network (the sim driver); a
    * driver without it has its guests probed by an ssh banner read.

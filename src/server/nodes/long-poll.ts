@@ -5,7 +5,7 @@ import { VgridError } from "../../core/errors.js";
 import type { SyncRequest, SyncResponse } from "../../core/protocol.js";
 import type { ServerContext } from "../context.js";
 import { markSeen } from "../store/hosts.js";
-import { applySync, desiredFor, requireOwnHost } from "./sync.js";
+import { answerTo, applySync, desiredFor, requireOwnHost } from "./sync.js";
 
 /**
  * One sync of node `req.node`, whose secret proved it is `host`'s. `gone` aborts when the node hangs up
@@ -25,14 +25,14 @@ export async function syncNode(ctx: ServerContext, req: SyncRequest, host: strin
   const watch = ctx.hub.watchHost(req.node);
   try {
     const desired = await desiredFor(ctx.db, req.node);
-    if (changed.length > 0 || desired.version !== req.version || req.waitSeconds === 0) return desired;
+    if (changed.length > 0 || desired.version !== req.version || req.waitSeconds === 0) return await answerTo(ctx.db, req, desired);
     await watch.wait(req.waitSeconds * 1000, gone);
     if (ctx.hub.closing) throw new VgridError("shutting-down", "the server is shutting down; the node retries on its own");
     // A node that hung up hears nothing: no store work for it (thousands may leave at once).
     if (gone.aborted) return desired;
     // The node was online all along: it was waiting on us.
     await markSeen(ctx.db, req.node, ctx.now());
-    return await desiredFor(ctx.db, req.node);
+    return await answerTo(ctx.db, req, await desiredFor(ctx.db, req.node));
   } finally {
     watch.cancel();
   }

@@ -12,6 +12,7 @@ import { releaseHostname } from "../store/hostnames.js";
 import { desiredVersion, hostForTokenHash, recordSync, releaseSlot } from "../store/hosts.js";
 import { hashSecret } from "../store/secrets.js";
 import { recordHistory, type VmHistoryEntry } from "../store/vm-history.js";
+import { appendToLog, logPositions } from "../store/vm-logs.js";
 import { findVm, hostsOfVms, placedVms, updateVms, vmsOnHost, type ReportedVmRow, type VmChange } from "../store/vms.js";
 
 /**
@@ -37,11 +38,12 @@ export function requireOwnHost(authenticated: string, req: SyncRequest): void {
 }
 
 /**
- * Refuses reports of VMs placed on another host: a node with one host's secret must not move another's
- * VMs. Reports of VMs the store does not know (left over from another server) are only ignored.
+ * Refuses reports (and console output) of VMs placed on another host: a node with one host's secret
+ * must not move another's VMs, nor write their logs. Those of VMs the store does not know (left over
+ * from another server) are only ignored.
  */
-async function refuseForeignReports(ctx: ServerContext, tx: DbOrTx, req: SyncRequest, own: ReadonlySet<string>): Promise<void> {
-  const others = req.reports.map((r) => r.id).filter((id) => !own.has(id));
+async function refuseForeignReports(ctx: ServerContext, tx: DbOrTx, req: SyncRequest, ids: readonly string[], own: ReadonlySet<string>): Promise<void> {
+  const others = ids.filter((id) => !own.has(id));
   if (others.length === 0) return;
   const foreign = (await hostsOfVms(tx, others)).filter((vm) => vm.host !== req.node);
   if (foreign.length === 0) return;
@@ -54,8 +56,13 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
   const now = ctx.now();
   const { changed, lastSeen, requestIds } = await ctx.db.transaction().execute(async (tx) => {
     const lastSeen = await recordSync(tx, req.node, { at: now, sshHost: req.sshHost, facts: req.facts });
-    const rows = new Map((await vmsOnHost(tx, req.node, req.reports.map((r) => r.id))).map((r) => [r.id, r]));
-    await refuseForeignReports(ctx, tx, req, new Set(rows.keys()));
+    const ids = [...new Set([...req.reports.map((r) => r.id), ...(req.consoles ?? []).map((c) => c.id)])];
+    const rows = new Map((await vmsOnHost(tx, req.node, ids)).map((r) => [r.id, r]));
+    await refuseForeignReports(ctx, tx, req, ids, new Set(rows.keys()));
+    // The consoles' bytes go into the logs in the same transaction: the answer's positions then count them.
+    for (const chunk of req.consoles ?? []) {
+      if (rows.has(chunk.id)) await appendToLog(tx, chunk.id, { stream: chunk.stream, offset: chunk.offset, bytes: Buffer.from(chunk.data, "base64") });
+    }
     // A responding VM's last sighting is its node's last sync: nothing is written per VM while it
     // answers; only what changed is, in one statement for the whole sync.
     const changes: VmChange[] = [];
@@ -173,6 +180,15 @@ export function failureAfter(
     return { error: vm.error ?? "the node reported a failure without a reason", detail: vm.detail };
   }
   return { error: report.error, detail: report.detail };
+}
+
+/**
+ * The answer to sync `req`: `desired`, and where the server's copy of each of its VMs' consoles ends
+ * when the node sent console output (a node that sends none knows no `consoles` in an answer).
+ */
+export async function answerTo(db: DbOrTx, req: SyncRequest, desired: SyncResponse): Promise<SyncResponse> {
+  if (req.consoles === undefined) return desired;
+  return { ...desired, consoles: await logPositions(db, desired.vms.map((v) => v.id)) };
 }
 
 /** What should be on the host now: every VM placed there that holds a slot, with what to make of it. */

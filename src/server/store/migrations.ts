@@ -296,6 +296,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("images").addColumn("description", "text").execute();
     },
   },
+  // The VMs' boot logs: what their consoles printed, as their nodes shipped it, the newest 1 MiB kept.
+  // A log is rows of up to 64 KiB each (small chunks are joined into the last row), keyed by where
+  // they start in the VM's whole log: an append is a row written, never the whole log rewritten.
+  // Each row says which console run its last byte came from and how far into that run, so that the
+  // last row is where the node goes on from. Positions are bigints: a chatty guest passes 2 GiB.
+  "2026-12-02T05-boot-logs": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("vm_log_chunks")
+        .addColumn("vm_id", "text", (c) => c.notNull().references("vms.id").onDelete("cascade"))
+        .addColumn("log_start", "bigint", (c) => c.notNull())
+        .addColumn("log_end", "bigint", (c) => c.notNull())
+        .addColumn("stream", "text", (c) => c.notNull())
+        .addColumn("stream_end", "bigint", (c) => c.notNull())
+        .addColumn("data", isPostgres(db) ? "bytea" : "blob", (c) => c.notNull())
+        .addPrimaryKeyConstraint("vm_log_chunks_pk", ["vm_id", "log_start"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,6 +1,6 @@
 // The store's tables, one interface each, and the Database that Kysely is typed with.
 
-import type { Generated, Insertable, Selectable } from "kysely";
+import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
 
 export interface UserTable {
   name: string;
@@ -183,6 +183,27 @@ export interface StoreKeyTable {
   key: string;
 }
 
+/** A bigint column: PostgreSQL's driver reads it as a string, SQLite's as a number. */
+type BigIntColumn = ColumnType<number | string, number, number>;
+
+/**
+ * A piece of a VM's boot log (its serial console, as its node shipped it). The pieces of a VM follow
+ * each other without a gap: each starts where the one before ends.
+ */
+export interface VmLogChunkTable {
+  vm_id: string;
+  /** Where `data` starts in the VM's whole log (every run of its console, one after the other), in bytes. */
+  log_start: BigIntColumn;
+  /** log_start plus the length of `data`. */
+  log_end: BigIntColumn;
+  /** The console run (named by the node) that the last byte of `data` came from. */
+  stream: string;
+  /** Where in that run `data` ends, in bytes: where the node goes on from. */
+  stream_end: BigIntColumn;
+  /** The guest's bytes as received, never interpreted (they need not be UTF-8). */
+  data: Buffer;
+}
+
 export interface Database {
   users: UserTable;
   tokens: TokenTable;
@@ -196,6 +217,7 @@ export interface Database {
   sessions: SessionTable;
   login_links: LoginLinkTable;
   store_keys: StoreKeyTable;
+  vm_log_chunks: VmLogChunkTable;
 }
 
 export type UserRow = Selectable<UserTable>;

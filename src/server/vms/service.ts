@@ -24,6 +24,8 @@ import { fetchRepositoryKeys } from "../users/key-repository.js";
 import { hasAnyLimit, quotaFor, quotaProblem } from "../users/quota.js";
 import type { NewVm, VmRow } from "../store/schema.js";
 import { holdingUse, findVm, insertVm, listVms, lockVm, askTermination, setExpiry, toVm, vmPageKey } from "../store/vms.js";
+import { readLog } from "../store/vm-logs.js";
+import { logText } from "./boot-log.js";
 
 /** Who asks, from where (for the audit log), and in which request (for the logs). */
 export interface Actor {
@@ -50,6 +52,13 @@ export async function vmHistory(ctx: ServerContext, user: User, id: string, quer
   const page = pageOf(query, 1);
   const { items, next } = answerPage(await listHistory(ctx.db, vm.id, page), page, (e) => [String(e.id)]);
   return { items: items.map(({ id: _id, ...entry }) => entry), ...(next === undefined ? {} : { next }) };
+}
+
+/** The VM's boot log, for whoever may see the VM: another user's VM is a 404 here too; a terminated one's log stays. */
+export async function showVmLog(ctx: ServerContext, user: User, id: string): Promise<string> {
+  await visibleVm(ctx.db, user, id);
+  const { bytes, trimmed } = await readLog(ctx.db, id);
+  return logText(bytes, trimmed);
 }
 
 /**

@@ -9,14 +9,15 @@ import path from "node:path";
 
 import { Invalid } from "../../../core/errors.js";
 import { isVmId, printable } from "../../../core/names.js";
-import type { VmSpec } from "../../../core/protocol.js";
+import type { ConsolePlace, VmSpec } from "../../../core/protocol.js";
 import { renderSeedFiles, writeSeedIso } from "../../cloudinit/seed.js";
 import { requireImageFile } from "../../image-files.js";
+import { planConsoleRead, type ConsoleRead } from "../console.js";
 import { DriverError, type Driver, type DriverCapabilities, type VmObservation } from "../driver.js";
 import { PerVmLock } from "../per-vm-lock.js";
 import type { Accel } from "./args.js";
 import { QemuChildren } from "./children.js";
-import { fileExists, makeFileAtomically, readHead, removeTempFiles, writeFileAtomically } from "./file-io.js";
+import { fileExists, makeFileAtomically, readConsoleStream, readRange, removeTempFiles, writeFileAtomically } from "./file-io.js";
 import { vmPaths, vmsDir, type VmPaths } from "./files.js";
 import { directBoot, launchQemu } from "./launch.js";
 import { observeQemu, withoutPid } from "./observe.js";
@@ -141,10 +142,18 @@ export class QemuDriver implements Driver {
     }
   }
 
-  async readConsole(id: string, maxBytes: number, signal: AbortSignal): Promise<string> {
-    if (!isVmId(id)) return "";
+  async readConsole(id: string, from: ConsolePlace | null, maxBytes: number, signal: AbortSignal): Promise<ConsoleRead | null> {
+    if (!isVmId(id)) return null;
     signal.throwIfAborted();
-    return readHead(this.pathsOf(id).consoleLog, maxBytes);
+    const paths = this.pathsOf(id);
+    // The run's name is read before its bytes and again after: a start in between (console.log made
+    // anew, then a new name) makes this read worth nothing, never the new run's bytes under the old name.
+    const stream = await readConsoleStream(paths.consoleStream);
+    const read = await readRange(paths.consoleLog, (size) => planConsoleRead({ stream, size }, from, maxBytes));
+    if (read === null) return null;
+    const restarted = (await readConsoleStream(paths.consoleStream)) !== stream;
+    // Restarted meanwhile: nothing is known to be new (the next read finds the new run).
+    return restarted ? { stream, offset: read.offset, bytes: Buffer.alloc(0), size: read.offset } : { stream, ...read };
   }
 
   async close(): Promise<void> {

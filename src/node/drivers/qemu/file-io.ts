@@ -4,6 +4,8 @@
 import { access, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
+import { CONSOLE_STREAM_PATTERN } from "../../../core/protocol.js";
+
 const TAIL_BYTES = 2_000;
 
 const TEMP_SUFFIX = /\.tmp-\d+-[0-9a-f]{8}$/;
@@ -53,21 +55,45 @@ export async function readPort(file: string): Promise<number | null> {
   return Number.isInteger(port) && port > 0 && port < 65536 ? port : null;
 }
 
-/** The first `maxBytes` of `file` as text; empty when there is no such file. */
-export async function readHead(file: string, maxBytes: number): Promise<string> {
+/**
+ * The bytes of `file` that `choose` picks once it knows the file's size, with that size; null when
+ * there is no such file. Reads only those: a console of many megabytes costs a chunk, not the file.
+ */
+export async function readRange(
+  file: string,
+  choose: (size: number) => { offset: number; length: number },
+): Promise<{ offset: number; bytes: Buffer; size: number } | null> {
+  let handle;
   try {
-    const handle = await open(file, "r");
-    try {
-      const buffer = Buffer.alloc(maxBytes);
-      const { bytesRead } = await handle.read(buffer, 0, maxBytes, 0);
-      return buffer.subarray(0, bytesRead).toString("utf8");
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return "";
+    handle = await open(file, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    const { offset, length } = choose(size);
+    if (length <= 0) return { offset, bytes: Buffer.alloc(0), size };
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
+    return { offset, bytes: buffer.subarray(0, bytesRead), size };
+  } finally {
+    await handle.close();
   }
 }
+
+/**
+ * The name of a VM's current console run, from `file`; a console written before runs were named (or
+ * a file that is not such a name) reads as the one run UNNAMED_STREAM, never as bad input to the server.
+ */
+export async function readConsoleStream(file: string): Promise<string> {
+  const text = (await readFile(file, "utf8").catch(() => "")).trim();
+  return CONSOLE_STREAM.test(text) ? text : UNNAMED_STREAM;
+}
+
+/** The run of a console that has no name of its own. */
+const UNNAMED_STREAM = "unnamed";
+const CONSOLE_STREAM = new RegExp(CONSOLE_STREAM_PATTERN);
 
 /** The last lines QEMU wrote to its stderr log, for error messages. */
 export async function readTail(file: string): Promise<string> {

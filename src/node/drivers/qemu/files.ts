@@ -1,5 +1,5 @@
 // Every file of a VM's directory on the node, by name: an agent restart finds a VM again from these.
-// Layout: <stateDir>/vms/<vm id>/{spec.json, overlay.qcow2, seed.iso, seed/, qmp.sock, ...}
+// Layout: <stateDir>/vms/<vm id>/{spec.json, overlay.qcow2, seed.iso, seed/, qmp.sock, console.log, ...}
 
 import path from "node:path";
 
@@ -21,8 +21,13 @@ export const SEED_DIR = "seed";
 export const QMP_SOCKET_FILE = "qmp.sock";
 /** QEMU writes its PID here (`-pidfile`): how a restarted agent finds the process again. */
 export const PID_FILE = "qemu.pid";
-/** The guest's serial console, written by QEMU. */
+/** The guest's serial console, written by QEMU (from zero at every start: a chardev file truncates). */
 export const CONSOLE_LOG_FILE = "console.log";
+/**
+ * The name of console.log's current run: random, written before each start of QEMU, so that the
+ * agent (this one or the next) tells a console written anew from more of the one it shipped.
+ */
+export const CONSOLE_STREAM_FILE = "console.stream";
 /** QEMU's own stderr: why it refused to start or died. */
 export const QEMU_LOG_FILE = "qemu.log";
 /** The forwarded ssh port on the node (a decimal number): the port survives an agent restart. */
@@ -41,6 +46,7 @@ export interface VmPaths {
   qmpSocket: string;
   pidFile: string;
   consoleLog: string;
+  consoleStream: string;
   qemuLog: string;
   sshPort: string;
 }
@@ -70,6 +76,7 @@ export function vmPaths(stateDir: string, id: string): VmPaths {
     qmpSocket: path.join(dir, QMP_SOCKET_FILE),
     pidFile: path.join(dir, PID_FILE),
     consoleLog: path.join(dir, CONSOLE_LOG_FILE),
+    consoleStream: path.join(dir, CONSOLE_STREAM_FILE),
     qemuLog: path.join(dir, QEMU_LOG_FILE),
     sshPort: path.join(dir, SSH_PORT_FILE),
   };

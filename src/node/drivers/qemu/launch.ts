@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { VmSpec } from "../../../core/protocol.js";
 import { kernelCmdlineEscape, renderTemplate, templateVarsFor } from "../../../core/template.js";
 import { imageFile } from "../../image-files.js";
+import { newConsoleStream } from "../console.js";
 import { DriverError, type VmObservation } from "../driver.js";
 import { buildQemuArgs, type Accel, type DirectBoot } from "./args.js";
 import type { QemuChildren } from "./children.js";
@@ -74,6 +75,10 @@ async function spawnQemu(ctx: LaunchContext, run: { boot: DirectBoot | null; por
   await rm(paths.qmpSocket, { force: true });
   // Written before QEMU starts, so an agent that crashes right after still knows the port.
   await writeFileAtomically(paths.sshPort, `${run.port}\n`);
+  // A new run of the console: the old file goes first, then the new name, so that no read ever finds
+  // the old run's bytes under the new name (the driver's readConsole checks the name around its read).
+  await rm(paths.consoleLog, { force: true });
+  await writeFileAtomically(paths.consoleStream, `${newConsoleStream()}\n`);
   signal.throwIfAborted();
 
   // stderr goes to a file, not a pipe: a pipe would break (and could kill QEMU) when the agent exits.

@@ -1,7 +1,8 @@
 // The sim driver: a simulated hypervisor, for control-plane tests and benchmarks. It runs no process
 // and touches no disk; its VMs live in memory. Never chosen unless named (node.ts defaults to qemu).
 
-import type { VmSpec } from "../../../core/protocol.js";
+import type { ConsolePlace, VmSpec } from "../../../core/protocol.js";
+import { newConsoleStream, planConsoleRead, type ConsoleRead } from "../console.js";
 import { DriverError, type Driver, type DriverCapabilities, type VmCondition, type VmObservation } from "../driver.js";
 
 export type SimVerb = "create" | "start" | "stop" | "destroy";
@@ -15,9 +16,17 @@ export interface SimVm {
   detail: string | null;
 }
 
+/** A simulated VM's console: its current run, by name, and what was "printed" in it. */
+export interface SimConsole {
+  stream: string;
+  bytes: Buffer;
+}
+
 export interface SimDriverOptions {
   /** The node's VMs; hand the map of one driver to the next to model VMs that outlive their agent. */
   vms?: Map<string, SimVm>;
+  /** The VMs' consoles; handed on with `vms`, as a console file outlives its agent. */
+  consoles?: Map<string, SimConsole>;
   /** The forwarded ssh port every started VM gets (a stand-in sshd, or a port nothing answers on). */
   sshPort?: number | null;
   /** The address every started VM gets (a guest on a bridge); null: user networking. */
@@ -39,8 +48,11 @@ export interface SimDriverOptions {
 export class SimDriver implements Driver {
   readonly name = "sim";
   readonly capabilities: DriverCapabilities = { bootModes: ["direct", "disk"], networkModes: ["user", "bridge"], serialConsole: true };
-  /** What each VM "printed" on its console: set by a test (`printOnConsole`), gone with the VM. */
-  private readonly consoles = new Map<string, string>();
+  /**
+   * What each VM "printed" on its console: a few lines of its own at each start (a new run, as a
+   * QEMU started anew writes its console from zero), and whatever a test prints; gone with the VM.
+   */
+  readonly consoles: Map<string, SimConsole>;
   readonly vms: Map<string, SimVm>;
   readonly calls: Array<[SimVerb, string]> = [];
   readonly inspections = new Map<string, number>();
@@ -60,6 +72,7 @@ export class SimDriver implements Driver {
 
   constructor(opts: SimDriverOptions = {}) {
     this.vms = opts.vms ?? new Map<string, SimVm>();
+    this.consoles = opts.consoles ?? new Map<string, SimConsole>();
     this.sshPort = opts.sshPort ?? null;
     this.address = opts.address ?? null;
     this.now = opts.now ?? Date.now;
@@ -119,6 +132,7 @@ export class SimDriver implements Driver {
       if (vm.state === "gone" || vm.state === "halted") {
         Object.assign(vm, { state: "running", address: this.address, sshPort: this.sshPort, error: null, detail: null });
         this.startedAt.set(spec.id, this.now());
+        this.consoles.set(spec.id, { stream: newConsoleStream(), bytes: Buffer.from(simulatedBoot(spec)) });
       }
       return { id: spec.id, ...vm };
     });
@@ -154,15 +168,19 @@ export class SimDriver implements Driver {
     }
   }
 
-  /** VM `id`'s guest writes `text` on its console (host keys at boot, say). */
-  printOnConsole(id: string, text: string): void {
-    this.consoles.set(id, (this.consoles.get(id) ?? "") + text);
+  /** VM `id`'s guest writes `text` (or bytes that need not be text) on its console in its current run. */
+  printOnConsole(id: string, text: string | Buffer): void {
+    const run = this.consoles.get(id) ?? { stream: newConsoleStream(), bytes: Buffer.alloc(0) };
+    this.consoles.set(id, { stream: run.stream, bytes: Buffer.concat([run.bytes, Buffer.from(text)]) });
   }
 
-  async readConsole(id: string, maxBytes: number, signal: AbortSignal): Promise<string> {
+  async readConsole(id: string, from: ConsolePlace | null, maxBytes: number, signal: AbortSignal): Promise<ConsoleRead | null> {
     this.use(`readConsole ${id}`);
     signal.throwIfAborted();
-    return (this.consoles.get(id) ?? "").slice(0, maxBytes);
+    const run = this.consoles.get(id);
+    if (run === undefined) return null;
+    const { offset, length } = planConsoleRead({ stream: run.stream, size: run.bytes.length }, from, maxBytes);
+    return { stream: run.stream, offset, bytes: run.bytes.subarray(offset, offset + length), size: run.bytes.length };
   }
 
   async list(signal: AbortSignal): Promise<string[]> {
@@ -197,6 +215,16 @@ export class SimDriver implements Driver {
   private use(what: string): void {
     if (this.closed) this.misuse.push(`${what} after close`);
   }
+}
+
+/** What a simulated VM "prints" as it starts: a few lines that say what they are. */
+function simulatedBoot(spec: VmSpec): string {
+  return [
+    "vgrid sim driver: this console is simulated; no guest runs, and no line here was printed by one",
+    `sim: booting ${spec.hostname} (${spec.memoryMiB} MiB, ${spec.cpus} cpus, image ${spec.image.tag})`,
+    `sim: ${spec.hostname} is up`,
+    "",
+  ].join("\r\n");
 }
 
 /** Resolves when `until` does or `signal` aborts, whichever comes first. */

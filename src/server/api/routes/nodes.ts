@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import { VgridError } from "../../../core/errors.js";
-import { SyncRequestSchema, SyncResponseSchema } from "../../../core/protocol.js";
+import { MAX_SYNC_BODY_BYTES, SyncRequestSchema, SyncResponseSchema } from "../../../core/protocol.js";
 import type { ServerContext } from "../../context.js";
 import { syncNode } from "../../nodes/long-poll.js";
 import { authenticateNode } from "../../nodes/sync.js";
@@ -42,6 +42,9 @@ export function nodeRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
         onRequest: async (request) => {
           request.node = await authenticateNode(ctx.db, bearerToken(request));
         },
+        // Larger than the API's other bodies: a sync carries its VMs' console output too (a bounded
+        // chunk each). Only a node's secret gets this far.
+        bodyLimit: MAX_SYNC_BODY_BYTES,
         config: {
           nodeAuth: true,
           rateLimit: {

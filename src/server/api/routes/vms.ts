@@ -1,4 +1,4 @@
-// /api/v1/vms: deploy, list, show, history, terminate, extend. Only HTTP is mapped here: the VM service does the work.
+// /api/v1/vms: deploy, list, show, history, boot log, terminate, extend. Only HTTP is mapped here: the VM service does the work.
 
 import type { RateLimitOptions } from "@fastify/rate-limit";
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -8,6 +8,7 @@ import {
   DeployRequestSchema,
   ExtendRequestSchema,
   ListOf,
+  MAX_VM_LOG_BYTES,
   PageQuerySchema,
   PatchVmRequestSchema,
   TerminateRequestSchema,
@@ -16,7 +17,7 @@ import {
   VmSchema,
 } from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
-import { deployVm, extendVm, listVisibleVms, setVmExpiry, showVm, terminateVm, vmHistory } from "../../vms/service.js";
+import { deployVm, extendVm, listVisibleVms, setVmExpiry, showVm, showVmLog, terminateVm, vmHistory } from "../../vms/service.js";
 import { requireActor, requireUser } from "../auth.js";
 import { IdParams, responses } from "../schemas.js";
 
@@ -80,6 +81,19 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => vmHistory(ctx, requireUser(request), request.params.id, request.query),
+    );
+
+    app.get(
+      "/vms/:id/log",
+      {
+        schema: {
+          tags: ["vms"],
+          summary: `A VM's boot log (its serial console) so far: the newest ${MAX_VM_LOG_BYTES / 1024 / 1024} MiB at most, as text`,
+          params: IdParams,
+          response: responses({ 200: { description: "The log, UTF-8 (bytes that are not UTF-8 replaced)", content: { "text/plain": { schema: Type.String() } } } }),
+        },
+      },
+      async (request, reply) => reply.type("text/plain; charset=utf-8").send(await showVmLog(ctx, requireUser(request), request.params.id)),
     );
 
     // The body is optional: the CLI and scripts send none, and a client that says application/json
