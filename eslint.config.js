@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".node/", "images/build/", "vgrid-data/", "web/dist/"] },
+  { ignores: ["dist/", "node_modules/", ".node/", "images/build/", "vgrid-data/", "web/dist/", "test-results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -7,13 +7,17 @@ import {
   checkSshKey,
   cpuChoices,
   deployBlocked,
+  deployRefusal,
   deployStep,
   describeKey,
+  expiresIn,
   extendChoices,
   extendRoomHours,
   hostBars,
   lifetimeChoices,
   memoryChoices,
+  nearestAllowed,
+  preferredExtension,
   printableLog,
   quotaAfterDeploy,
   reasonRequired,
@@ -145,3 +149,42 @@ test("a host's bars say what is used of what it has", () => {
 test("a guest's console output is shown as text: escape sequences and control characters go", () => {
   assert.equal(printableLog("\u001b[1;31mred\u001b[0m ok\r\nnext\u0007\u001b]0;title\u0007 end"), "red ok\nnext end");
 });
+
+test("of two copies of a VM, the later one wins, whichever arrives last", () => {
+  const terminated = sampleVm({ id: "a", state: "terminated", updatedAt: "2030-01-01T00:00:02.000Z" });
+  const terminatingAnswer = { ...terminated, state: "terminating" as const, updatedAt: "2030-01-01T00:00:01.000Z" };
+  assert.deepEqual(applyVmEvent([], terminated, {}), [], "a terminated VM is not in My VMs");
+  assert.deepEqual(applyVmEvent([{ ...terminated, state: "running" }], terminated, {}), []);
+  const stale = applyVmEvent([{ ...terminatingAnswer, updatedAt: "2030-01-01T00:00:03.000Z", state: "running" }], terminatingAnswer, {});
+  assert.equal(stale[0]!.state, "running", "an older copy changes nothing");
+});
+
+test("the size picked is the nearest allowed, and an image too big for what is left cannot be deployed at all", () => {
+  const quota = { ...unlimited, maxMemoryMiB: 1024, usedMemoryMiB: 512 };
+  assert.equal(nearestAllowed(memoryChoices(image, quota), 2048), 512);
+  assert.equal(nearestAllowed(memoryChoices(image, quota), 64), 128);
+  const big = { ...image, minMemoryMiB: 1024, defaultMemoryMiB: 1024 };
+  assert.match(deployRefusal(quota, memoryChoices(big, quota), cpuChoices(big, quota))!, /Even its smallest size is more than the 512 MiB left/);
+  assert.equal(deployRefusal(unlimited, memoryChoices(image, unlimited), cpuChoices(image, unlimited)), null);
+});
+
+test("the extension offered first is the policy's default when it fits, else the longest that does", () => {
+  const limits = { defaultHours: 24, maxHours: 48 };
+  assert.equal(preferredExtension(extendChoices({ expiresAt: now.toISOString() }, limits, now), limits), 24);
+  assert.equal(preferredExtension(extendChoices({ expiresAt: new Date(now.getTime() + 40 * 3_600_000).toISOString() }, limits, now), limits), 4);
+  assert.equal(preferredExtension(extendChoices({ expiresAt: new Date(now.getTime() + 48 * 3_600_000).toISOString() }, limits, now), limits), undefined);
+});
+
+for (const [expiresAt, expected] of [
+  [null, "never"],
+  ["2030-01-01T11:00:00Z", "expired"],
+  ["2030-01-01T12:10:00Z", "in 10 min"],
+  ["2030-01-01T15:00:00Z", "in 3 h"],
+  ["2030-01-01T15:05:00Z", "in 3 h 5 min"],
+  ["2030-01-02T12:00:00Z", "in 1 day"],
+  ["2030-01-03T16:00:00Z", "in 2 days 4 h"],
+] as const) {
+  test(`expiresIn(${expiresAt}) is '${expected}'`, () => {
+    assert.equal(expiresIn(expiresAt, now), expected);
+  });
+}

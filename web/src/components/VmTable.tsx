@@ -12,7 +12,7 @@ import { useNow } from "./useNow.ts";
 export function VmTable({ vms, caption, owner = false, actions }: { vms: Vm[]; caption: string; owner?: boolean; actions?: (vm: Vm) => ReactNode }) {
   const now = useNow();
   return (
-    <div className="table-wrap cards-wrap">
+    <div className="table-wrap cards-wrap" tabIndex={0} role="region" aria-label={caption}>
       <table className="vms cards" role="table">
         <caption className="visually-hidden">{caption}</caption>
         <thead role="rowgroup">

@@ -131,7 +131,8 @@ export function When({ at, children, seconds = false }: { at: string | null; chi
 /** A plain table: its caption for screen readers, its column headings, and the rows as children. */
 export function Table({ caption, columns, className = "", children }: { caption: string; columns: string[]; className?: string; children: ReactNode }) {
   return (
-    <div className="table-wrap">
+    // Focusable, so that a table wider than a phone scrolls with the keyboard too.
+    <div className="table-wrap" tabIndex={0} role="region" aria-label={caption}>
       <table className={`plain ${className}`}>
         <caption className="visually-hidden">{caption}</caption>
         <thead>
