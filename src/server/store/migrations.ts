@@ -315,6 +315,30 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "2026-12-02T06-mail-outbox": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("mail_outbox")
+        .addColumn("id", isPostgres(db) ? "bigserial" : "integer", (c) => (isPostgres(db) ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn("key", "text", (c) => c.notNull().unique())
+        .addColumn("kind", "text", (c) => c.notNull())
+        // Not a foreign key: a mail outlives the VM it is about (the terminated mail, the history).
+        .addColumn("vm_id", "text")
+        .addColumn("to_address", "text", (c) => c.notNull())
+        .addColumn("subject", "text", (c) => c.notNull())
+        .addColumn("text_body", "text", (c) => c.notNull())
+        .addColumn("html_body", "text", (c) => c.notNull())
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull())
+        .addColumn("last_error", "text")
+        .addColumn("next_attempt_at", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("sent_at", "text")
+        .execute();
+      // The sender's question: what is due to be sent now, oldest first.
+      await db.schema.createIndex("mail_outbox_due").on("mail_outbox").columns(["state", "next_attempt_at"]).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -204,6 +204,27 @@ export interface VmLogChunkTable {
   data: Buffer;
 }
 
+/** A mail to send, or sent: see store/outbox.ts. */
+export interface MailOutboxTable {
+  id: Generated<number>;
+  /** Once per key ever: the mail's Message-ID is made from it. */
+  key: string;
+  kind: string;
+  vm_id: string | null;
+  to_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  /** queued, sent or failed (failed: given up; a failed attempt that will be retried stays queued). */
+  state: string;
+  attempts: number;
+  last_error: string | null;
+  /** When the sender may try it (again): backoff after a failure. */
+  next_attempt_at: string;
+  created_at: string;
+  sent_at: string | null;
+}
+
 export interface Database {
   users: UserTable;
   tokens: TokenTable;
@@ -218,6 +239,7 @@ export interface Database {
   login_links: LoginLinkTable;
   store_keys: StoreKeyTable;
   vm_log_chunks: VmLogChunkTable;
+  mail_outbox: MailOutboxTable;
 }
 
 export type UserRow = Selectable<UserTable>;
