@@ -343,7 +343,7 @@ export function matchesList(vm: Vm, filter: { owner?: string; host?: string; ima
  */
 export function applyVmEvent(list: readonly Vm[], vm: Vm, filter: Parameters<typeof matchesList>[1]): Vm[] {
   const at = list.findIndex((v) => v.id === vm.id);
-  if (at !== -1 && !isNewer(vm, list[at]!)) return [...list];
+  if (at !== -1 && !isNewer(vm, list[at])) return [...list];
   const belongs = matchesList(vm, filter);
   if (at === -1) return belongs ? [vm, ...list] : [...list];
   if (!belongs) return list.filter((v) => v.id !== vm.id);
