@@ -42,3 +42,17 @@ test("an [[images]] entry's description is optional, and one too long is refused
     /server\.toml: images\[0\]\.description: must not have more than 1000 characters/,
   );
 });
+
+test("the policies' durations are read with their units, warnings longest first, each once", () => {
+  const c = buildServerConfig({ expiry: { warnings: ["1h", "72h", "90m", "1h"], graceHours: 48 }, liveness: { mailAfter: "45s" }, policy: { interval: "2m" } }, source);
+  assert.deepEqual(c.expiry.warningsSeconds, [72 * 3600, 5400, 3600]);
+  assert.equal(c.expiry.graceHours, 48);
+  assert.deepEqual(c.liveness, { mailAfterSeconds: 45, notifyAdmins: false });
+  assert.deepEqual(c.policy, { intervalSeconds: 120 });
+  const defaults = buildServerConfig({}, source);
+  assert.deepEqual(defaults.expiry.warningsSeconds, [72 * 3600, 24 * 3600, 3600]);
+  assert.equal(defaults.liveness.mailAfterSeconds, 1800);
+  assert.equal(defaults.mail, undefined);
+  assert.throws(() => buildServerConfig({ expiry: { warnings: ["3 days"] } }, source), /expiry\.warnings/);
+  assert.throws(() => buildServerConfig({ mail: { host: "smtp.example.org", from: "vgrid <v@example.org>", userAddress: "someone@example.org" } }, source), /mail\.userAddress/);
+});

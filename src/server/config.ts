@@ -94,6 +94,19 @@ const UserQuotaSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A duration as server.toml writes it: a number and a unit, s m h or d (API.md). */
+const DURATION_PATTERN = "^[0-9]+(\\.[0-9]+)?[smhd]$";
+const Duration = Type.String({ pattern: DURATION_PATTERN });
+const Duration30m = Type.String({ pattern: DURATION_PATTERN, default: "30m" });
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** A duration of server.toml ("90s", "30m", "72h", "2d") in seconds. */
+export function durationSeconds(text: string): number {
+  const unit = text.at(-1) ?? "";
+  return Number(text.slice(0, -1)) * (UNIT_SECONDS[unit] ?? NaN);
+}
+
 export const ServerFileSchema = Type.Object(
   {
     /** What browsers, mails and single sign-on redirects use; the portal's origin. */
@@ -131,7 +144,48 @@ export const ServerFileSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     expiry: Type.Object(
-      { defaultHours: Type.Number({ exclusiveMinimum: 0, default: 24 }), maxHours: Type.Number({ exclusiveMinimum: 0, default: 336 }) },
+      {
+        defaultHours: Type.Number({ exclusiveMinimum: 0, default: 24 }),
+        maxHours: Type.Number({ exclusiveMinimum: 0, default: 336 }),
+        /** A mail before expiry at each of these, once per VM and expiry. */
+        warnings: Type.Array(Duration, { default: ["72h", "24h", "1h"], maxItems: 10 }),
+        /** More than 0: an expired VM is stopped and kept this long before it is terminated. */
+        graceHours: Type.Number({ minimum: 0, default: 0 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Outgoing mail (SMTP); without it, mails wait in the outbox. */
+    mail: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ minLength: 1 }),
+          port: Type.Integer({ minimum: 1, maximum: 65535, default: 587 }),
+          security: Type.Union([Type.Literal("starttls"), Type.Literal("tls"), Type.Literal("none")], { default: "starttls" }),
+          user: Type.Optional(Type.String({ minLength: 1 })),
+          password: Type.Optional(Type.String()),
+          from: Type.String({ minLength: 3 }),
+          /** A CA file for an SMTP server whose certificate is the site's own. */
+          ca: Type.Optional(Type.String({ minLength: 1 })),
+          /** Where a user's mail goes: `${username}` is their name. */
+          userAddress: Type.String({ pattern: "\\$\\{username\\}", default: "${username}@localhost" }),
+          admins: Type.Array(Type.String({ minLength: 3 }), { default: [] }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    liveness: Type.Object(
+      {
+        /** Not responding this long: one mail to the owner, and one when it answers again. */
+        mailAfter: Duration30m,
+        notifyAdmins: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    policy: Type.Object(
+      {
+        /** How often the policy pass runs. */
+        interval: Type.String({ pattern: DURATION_PATTERN, default: "60s" }),
+      },
       { additionalProperties: false, default: {} },
     ),
     quota: Type.Object(
@@ -241,7 +295,12 @@ export interface ServerConfig {
   database: StoreLocation;
   /** Overcommit ratios: schedulable memory and cpus are the host's own times these. */
   overcommit: { memory: number; cpus: number };
-  expiry: { defaultHours: number; maxHours: number };
+  /** warningsSeconds: before expiry, longest first; graceHours 0: terminated at expiry. */
+  expiry: { defaultHours: number; maxHours: number; warningsSeconds: number[]; graceHours: number };
+  /** Outgoing mail; `ca` an absolute path. */
+  mail?: MailConfig;
+  liveness: { mailAfterSeconds: number; notifyAdmins: boolean };
+  policy: { intervalSeconds: number };
   quota: QuotaConfig;
   rateLimit: { deploysPerUserPerMinute: number; loginFailuresPerUserPerMinute: number; loginFailuresPerAddressPerMinute: number };
   events: { recheckSeconds: number; maxStreamsPerUser: number; lifetimeSeconds: number };
@@ -254,6 +313,19 @@ export interface ServerConfig {
   /** The listed pool first, then the numbered names. */
   hostnames: HostnameConfig[];
   images: ImageConfig[];
+}
+
+export interface MailConfig {
+  host: string;
+  port: number;
+  security: "starttls" | "tls" | "none";
+  user?: string;
+  password?: string;
+  from: string;
+  ca?: string;
+  /** `${username}` stands for the user's name. */
+  userAddress: string;
+  admins: string[];
 }
 
 /** Where settings came from: named in errors; relative paths (the database file) are relative to `dir`. */
@@ -308,7 +380,15 @@ export function buildServerConfig(input: unknown, source: ConfigSource): ServerC
     // A relative database path is relative to the config file, not to wherever the server was started.
     database: storeLocation(c.database, source.dir),
     overcommit: c.overcommit,
-    expiry: c.expiry,
+    expiry: {
+      defaultHours: c.expiry.defaultHours,
+      maxHours: c.expiry.maxHours,
+      warningsSeconds: [...new Set(c.expiry.warnings.map(durationSeconds))].sort((a, b) => b - a),
+      graceHours: c.expiry.graceHours,
+    },
+    ...(c.mail === undefined ? {} : { mail: { ...c.mail, ...(c.mail.ca === undefined ? {} : { ca: resolve(source.dir, c.mail.ca) }) } }),
+    liveness: { mailAfterSeconds: durationSeconds(c.liveness.mailAfter), notifyAdmins: c.liveness.notifyAdmins },
+    policy: { intervalSeconds: durationSeconds(c.policy.interval) },
     quota: { ...c.quota, users: quotaUsers(source.file, c.quota.users) },
     rateLimit: c.rateLimit,
     events: c.events,
