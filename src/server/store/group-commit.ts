@@ -27,12 +27,18 @@ export class GroupCommit {
     if (isPostgres(this.db)) return this.db.transaction().execute(work);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      this.draining ??= this.drain().finally(() => (this.draining = null));
+      this.draining ??= this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+    for (;;) {
+      if (this.queue.length === 0) {
+        // In the same turn as the queue is seen empty: a caller resuming on the last commit queues its
+        // next change a turn or two later, and must find no drain rather than one about to end.
+        this.draining = null;
+        return;
+      }
       const group = this.queue.splice(0, GROUP_MAX);
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       try {
