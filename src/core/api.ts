@@ -2,6 +2,7 @@
 // document them in OpenAPI, and the CLI's client is typed by them.
 
 import { Type, type Static, type TSchema } from "typebox";
+import { MAIL_KINDS, MAIL_STATES } from "./mail.js";
 import { VM_STATES } from "./vm-state.js";
 
 export { ImageSchema, type Image } from "./image.js";
@@ -248,6 +249,33 @@ export const AuditEntrySchema = Type.Object({
   detail: Nullable(Type.String()),
 });
 export type AuditEntry = Static<typeof AuditEntrySchema>;
+
+/** `GET /outbox`'s query (admin): each filter exact, all of them together, newest first. */
+export const OutboxQuerySchema = Type.Object(
+  {
+    state: Type.Optional(Type.Enum(MAIL_STATES)),
+    kind: Type.Optional(Type.Enum(MAIL_KINDS)),
+    vmId: Type.Optional(Type.String({ maxLength: 64, description: "the mails about this VM" })),
+    ...PageQuery,
+  },
+  { additionalProperties: false },
+);
+export type OutboxQuery = Static<typeof OutboxQuerySchema>;
+
+/** One mail of the outbox (admin): to whom, about what, and how its sending goes; never its body, never a secret. */
+export const OutboxEntrySchema = Type.Object({
+  id: Type.String(),
+  to: Type.String(),
+  subject: Type.String(),
+  kind: Type.Enum(MAIL_KINDS),
+  vmId: Nullable(Type.String()),
+  state: Type.Enum(MAIL_STATES, { description: "queued (waiting, or to be tried again), sent, or failed (given up: lastError says why)" }),
+  attempts: Type.Integer({ description: "tries so far" }),
+  lastError: Nullable(Type.String({ description: "why the last try failed, in words; kept once the mail is sent" })),
+  createdAt: Type.String(),
+  sentAt: Nullable(Type.String()),
+});
+export type OutboxEntry = Static<typeof OutboxEntrySchema>;
 
 /** `{items: [...], next?}`: the shape of every list; `next` is there only when more remain. */
 export function ListOf<T extends TSchema>(item: T) {

@@ -1,5 +1,5 @@
 // Starts the control plane: opens the store, writes the configured catalog, listens, runs the periodic
-// work (on the replica that holds its lease); closes all of it gracefully, in reverse order.
+// work (on the replica that holds its lease) and the mail sender; closes all of it gracefully, in reverse order.
 
 import type { FastifyInstance } from "fastify";
 import { randomUUID } from "node:crypto";
@@ -18,6 +18,7 @@ import { openStore, requireSqliteDirectory, type Db } from "./store/db.js";
 import { GroupCommit } from "./store/group-commit.js";
 import { findVm } from "./store/vms.js";
 import { PostgresBus } from "./events/bus.js";
+import { checkMailSetup, createMailSender } from "./mail/sender.js";
 import { httpsOptions } from "./tls.js";
 
 export interface RunningServer {
@@ -102,6 +103,7 @@ export async function startServer(
   try {
     // The PEM files are checked before anything is made: a wrong [tls] file leaves no store behind.
     await httpsOptions(config);
+    const mailSetup = await checkMailSetup(config);
     if (config.database.kind === "sqlite") {
       const file = config.database.file;
       requireSqliteDirectory(file);
@@ -120,6 +122,10 @@ export async function startServer(
     const jobs = new PeriodicJobs(ctx, [nodesOffline, sessionsExpired], periodicIntervalMs(config));
     jobs.start();
     cleanups.push(() => jobs.stop());
+    // Its own loop beside the periodic work, on every replica: a slow SMTP server never holds up a pass.
+    const sender = createMailSender(ctx, mailSetup);
+    sender.start();
+    cleanups.push(() => sender.stop());
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.listen.port;
     const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;

@@ -34,7 +34,7 @@ export async function httpsOptions(config: ServerConfig): Promise<ServerOptions 
   return options;
 }
 
-async function readPem(source: string, key: string, path: string): Promise<string> {
+export async function readPem(source: string, key: string, path: string): Promise<string> {
   try {
     return await readFile(path, "utf8");
   } catch (err) {

@@ -18,6 +18,7 @@ import { httpsOptions } from "../tls.js";
 import { Forbidden, Unauthorized } from "../../core/errors.js";
 import { openSingleSignOn } from "../auth/oidc.js";
 import { auditRoutes } from "./routes/audit.js";
+import { outboxRoutes } from "./routes/outbox.js";
 import { authApiRoutes, loginPages } from "./routes/auth.js";
 import { portalPages } from "./routes/portal.js";
 import { oidcPages } from "./routes/oidc.js";
@@ -159,6 +160,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
       });
       await api.register(authApiRoutes(ctx, auth));
       await api.register(auditRoutes(ctx));
+      await api.register(outboxRoutes(ctx));
       await api.register(meRoutes(ctx));
       await api.register(catalogRoutes(ctx));
       await api.register(vmRoutes(ctx));

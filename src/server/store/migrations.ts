@@ -339,6 +339,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("mail_outbox_due").on("mail_outbox").columns(["state", "next_attempt_at"]).execute();
     },
   },
+  // GET /outbox, newest first, filtered by state, kind or VM: each filter read from an index in id
+  // order, so that a page costs the same however long the outbox has grown.
+  "2026-12-02T07-outbox-lists": {
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex("mail_outbox_state").on("mail_outbox").columns(["state", "id"]).execute();
+      await db.schema.createIndex("mail_outbox_kind").on("mail_outbox").columns(["kind", "id"]).execute();
+      await db.schema.createIndex("mail_outbox_vm").on("mail_outbox").columns(["vm_id", "id"]).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

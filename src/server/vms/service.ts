@@ -25,6 +25,8 @@ import { hasAnyLimit, quotaFor, quotaProblem } from "../users/quota.js";
 import type { NewVm, VmRow } from "../store/schema.js";
 import { holdingUse, findVm, insertVm, listVms, lockVm, askTermination, setExpiry, toVm, vmPageKey } from "../store/vms.js";
 import { readLog } from "../store/vm-logs.js";
+import { enqueueMail } from "../store/outbox.js";
+import { adminTerminatedMail } from "../mail/admin-terminated.js";
 import { logText } from "./boot-log.js";
 
 /** Who asks, from where (for the audit log), and in which request (for the logs). */
@@ -180,7 +182,8 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
 /**
  * Marks the VM terminating, with who asked and why; the hostname is released only once its node
  * confirms. Idempotent: asked again, it stays as the first asker left it. An admin terminating another
- * user's VM says why (`reason`): its owner reads it.
+ * user's VM says why (`reason`): its owner reads it, on the VM and in an admin-terminated mail queued
+ * in the same transaction (sent once [mail] is set; until then it waits in the outbox).
  */
 export async function terminateVm(ctx: ServerContext, actor: Actor, id: string, request: TerminateRequest | null): Promise<Vm> {
   const vm = await visibleVm(ctx.db, actor.user, id);
@@ -198,6 +201,8 @@ export async function terminateVm(ctx: ServerContext, actor: Actor, id: string, 
     const from = HOLDING_STATES.filter((s) => canMove(s, "terminating"));
     if (!(await askTermination(tx, vm.id, from, { by: actor.user.name, reason }, now))) return { vmId: vm.id, auditDetail: reason };
     await bumpDesiredVersion(tx, vm.host);
+    // The owner learns it from the mail, sent after this commits: in this transaction, so never lost.
+    if (vm.owner !== actor.user.name && reason !== null) await enqueueMail(tx, adminTerminatedMail(ctx.config, vm, actor.user.name, reason, now), now);
     return { vmId: vm.id, host: vm.host, step: { state: "terminating", detail: reason }, auditDetail: reason };
   });
 }
