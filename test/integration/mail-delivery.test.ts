@@ -12,7 +12,9 @@ import { after, before, describe, test } from "node:test";
 import type { OutboxEntry, Problem, Vm } from "../../src/core/api.js";
 import { checkMailSetup, createMailSender, type MailSender } from "../../src/server/mail/sender.js";
 import { enqueueMail, type OutgoingMail } from "../../src/server/store/outbox.js";
-import { DIALECTS, NODE_TOKEN, startTestServer, type TestServer } from "../support/server.js";
+import { buildServerConfig } from "../../src/server/config.js";
+import { startServer } from "../../src/server/server.js";
+import { DIALECTS, NODE_TOKEN, startTestServer, testDatabase, type TestServer } from "../support/server.js";
 import { freePort, startSmtp, type TestSmtp } from "../support/smtp.js";
 import { makeTestCertificates, type TestCertificates } from "../support/test-ca.js";
 import { tempDir } from "../support/vgrid.js";
@@ -376,6 +378,27 @@ for (const dialect of DIALECTS) {
       } finally {
         await right.close();
         await wrong.close();
+        await smtp.stop();
+      }
+    });
+
+    test("a server started with [mail] sends a queued mail by its own loop within seconds, and stops cleanly", async () => {
+      const smtp = await startSmtp();
+      const store = await testDatabase(dialect, dir);
+      const config = buildServerConfig(
+        { listen: { host: "127.0.0.1", port: 0 }, database: store.database, admins: ["root-admin"], mail: mailSettings(smtp.port) },
+        { file: "mail server.toml", dir },
+      );
+      const running = await startServer(config, { logLevel: "silent" });
+      try {
+        await running.ctx.writes.run((tx) => enqueueMail(tx, mail("by-the-loop"), running.ctx.now()));
+        const [got] = await smtp.waitFor(1, 15_000);
+        assert.equal(got!.parsed.subject, "About by-the-loop");
+      } finally {
+        const stopping = Date.now();
+        await running.close();
+        assert.ok(Date.now() - stopping < 5000, `closing took ${Date.now() - stopping} ms`);
+        await store.drop();
         await smtp.stop();
       }
     });
