@@ -154,6 +154,8 @@ export const MeSchema = Type.Object({
     defaultHours: Type.Number(),
     maxHours: Type.Number(),
   }),
+  /** Room in the cluster now: the VMs its online hosts can still take, by their VM limits. */
+  capacity: Type.Object({ freeVms: Type.Integer() }),
   sshKeys: Type.Array(Type.String()),
 });
 export type Me = Static<typeof MeSchema>;

@@ -4,6 +4,7 @@ import { sampleVm } from "../../test/support/fixtures.js";
 import type { Host, Image } from "../core/api.js";
 import {
   applyVmEvent,
+  capacityWords,
   checkSshKey,
   cpuChoices,
   deployBlocked,
@@ -188,3 +189,9 @@ for (const [expiresAt, expected] of [
     assert.equal(expiresIn(expiresAt, now), expected);
   });
 }
+
+test("full hosts block a deploy even without a quota, and the room left is said beside the quota", () => {
+  assert.match(deployBlocked(unlimited, 0)!, /hosts are full/);
+  assert.equal(deployBlocked(unlimited, 2), null);
+  assert.equal(capacityWords(1), "The hosts have room for 1 more VM (for everyone).");
+});

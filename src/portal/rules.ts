@@ -31,9 +31,10 @@ export function quotaFree(quota: Quota): { vms: number | null; memoryMiB: number
   return { vms: free(quota.maxVms, quota.used), memoryMiB: free(quota.maxMemoryMiB, quota.usedMemoryMiB), cpus: free(quota.maxCpus, quota.usedCpus) };
 }
 
-/** Why no VM can be deployed at all now, or null. */
-export function deployBlocked(quota: Quota): string | null {
+/** Why no VM can be deployed at all now, or null. `freeVms`: the room left on the hosts (Me's capacity). */
+export function deployBlocked(quota: Quota, freeVms = Infinity): string | null {
   const free = quotaFree(quota);
+  if (freeVms <= 0) return "The hosts are full: no VM can start until one is terminated. Try again later, or ask an administrator for room.";
   if (free.vms === 0) return `You have ${quota.used} of your ${quota.maxVms} VMs: terminate one to deploy another.`;
   if (free.memoryMiB !== null && free.memoryMiB < 1) return "All of your memory quota is in use: terminate a VM to deploy another.";
   if (free.cpus === 0) return "All of your cpu quota is in use: terminate a VM to deploy another.";
@@ -78,8 +79,8 @@ export function nearestAllowed(choices: readonly Choice[], wanted: number): numb
 }
 
 /** Why this image cannot be deployed now at any size, or null. */
-export function deployRefusal(quota: Quota, memory: readonly Choice[], cpus: readonly Choice[]): string | null {
-  const blocked = deployBlocked(quota);
+export function deployRefusal(quota: Quota, memory: readonly Choice[], cpus: readonly Choice[], freeVms = Infinity): string | null {
+  const blocked = deployBlocked(quota, freeVms);
   if (blocked !== null) return blocked;
   if (memory.every((c) => c.disabled !== null)) return `Even its smallest size is ${memory[0]?.disabled ?? "over your quota"}.`;
   if (cpus.every((c) => c.disabled !== null)) return `Even 1 cpu is ${cpus[0]?.disabled ?? "over your quota"}.`;
@@ -127,6 +128,12 @@ export function quotaAfterDeploy(quota: Quota, memoryMiB: number, cpus: number):
     line("Memory", quota.usedMemoryMiB, memoryMiB, quota.maxMemoryMiB, "MiB"),
     line("CPUs", quota.usedCpus, cpus, quota.maxCpus, "cpus"),
   ];
+}
+
+/** The room left on the hosts, in words, beside the quota: the limit that bites when no quota does. */
+export function capacityWords(freeVms: number): string {
+  if (freeVms <= 0) return "The hosts are full right now.";
+  return `The hosts have room for ${freeVms} more VM${freeVms === 1 ? "" : "s"} (for everyone).`;
 }
 
 /** When a VM deployed now for `hours` expires. */

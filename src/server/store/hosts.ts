@@ -150,6 +150,19 @@ export async function anyHostOnline(db: DbOrTx, options: LoadOptions, name?: str
   return (await q.limit(1).executeTakeFirst()) !== undefined;
 }
 
+/** How many more VMs the online hosts can take, by their VM limits (memory and cpus aside). */
+export async function freeSlots(db: DbOrTx, options: LoadOptions): Promise<number> {
+  const { n } = await db
+    .selectFrom("hosts")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>(eb(eb.ref("max_vms"), "-", eb.ref("vm_count"))), eb.lit(0)).as("n"))
+    .where("online", "=", 1)
+    .where("removed_at", "is", null)
+    .where("last_seen_at", ">=", onlineSince(options))
+    .where((eb) => eb("vm_count", "<", eb.ref("max_vms")))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 /** How many nodes synced since `since` (and are in the pool). */
 export async function countOnlineHosts(db: DbOrTx, since: string): Promise<number> {
   const { n } = await db
