@@ -37,6 +37,7 @@ const rows: Row[] = [
   { method: "GET", route: "/api/v1/vms", url: () => "/api/v1/vms?all=true", expect: { none: 401, user: 200, admin: 200 } },
   { method: "GET", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, expect: { none: 401, user: 404, admin: 200 } },
   { method: "GET", route: "/api/v1/vms/:id/history", url: (i) => `/api/v1/vms/${i.other}/history`, expect: { none: 401, user: 404, admin: 200 } },
+  { method: "GET", route: "/api/v1/vms/:id/log", url: (i) => `/api/v1/vms/${i.other}/log`, expect: { none: 401, user: 404, admin: 200 } },
   { method: "POST", route: "/api/v1/vms/:id/extend", url: (i) => `/api/v1/vms/${i.other}/extend`, body: () => ({ hours: 1 }), expect: { none: 401, user: 404, admin: 200 } },
   { method: "PATCH", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, body: () => ({ expiresAt: "2030-01-01T00:00:00Z" }), expect: { none: 401, user: 404, admin: 200 } },
   { method: "DELETE", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, body: () => ({ reason: "tested" }), expect: { none: 401, user: 404, admin: 202 } },
