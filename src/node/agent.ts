@@ -41,6 +41,13 @@ export interface AgentOptions {
 /** Stopping every VM at shutdown is bounded, each stop being bounded: a hung driver cannot keep the node up. */
 const SHUTDOWN_STOP_TIMEOUT_MS = 60_000;
 
+/**
+ * restartOnCrash boots a crashed VM again at most this many times in the window: a guest that dies at
+ * every boot is failed, with the reason, rather than restarted for ever. Counted by this agent's run.
+ */
+export const MAX_CRASH_RESTARTS = 3;
+export const CRASH_WINDOW_MS = 3600_000;
+
 export class Agent {
   private readonly vms = new Map<string, VmRecord>();
   private readonly link: ServerLink;
@@ -53,6 +60,7 @@ export class Agent {
   private stopped = false;
 
   private readonly opts: AgentOptions;
+  private readonly clock: Clock;
 
   constructor(options: AgentOptions) {
     // Every line about a VM carries the id of the request that deployed it: one VM's story reads
@@ -73,6 +81,7 @@ export class Agent {
       );
     }
     const clock = opts.clock ?? realClock;
+    this.clock = clock;
     // This agent's own connections to the server, closed by shutdown (see ServerLink for why).
     this.link = new ServerLink(opts.serverUrl, opts.token, opts.serverTrust);
     this.loop = new SyncLoop({
@@ -98,6 +107,10 @@ export class Agent {
       onChange: (id, change) => {
         const vm = this.vms.get(id);
         if (vm) this.setReport(vm, change);
+      },
+      onCrash: (id, error, detail) => {
+        const vm = this.vms.get(id);
+        if (vm) this.crashed(vm, error, detail);
       },
       log: opts.log,
       signal: this.stopping.signal,
@@ -173,7 +186,11 @@ export class Agent {
         this.queue.enqueue(spec.id, () => this.converge(fresh));
       } else if (vm.spec.desired !== spec.desired) {
         this.changeDesired(vm, spec);
+      } else if (spec.reboot !== undefined && spec.reboot.generation !== vm.spec.reboot?.generation) {
+        // A reboot asked for just now: carried out at once, whatever the back-off of earlier passes.
+        this.changeDesired(vm, spec);
       } else {
+        vm.spec = spec;
         this.retryIfUnsettled(vm);
       }
     }
@@ -195,8 +212,8 @@ export class Agent {
   }
 
   private changeDesired(vm: VmRecord, spec: VmSpec): void {
+    if (vm.spec.desired !== spec.desired) vm.isStopped = false;
     vm.spec = spec;
-    vm.isStopped = false;
     this.queue.resetBackoff(spec.id);
     this.queue.enqueue(spec.id, () => this.converge(vm));
   }
@@ -256,11 +273,21 @@ export class Agent {
         this.setReport(vm, { state: "terminated", responding: false, sshPort: null, ip: null, error: null, detail: null });
         log("VM terminated", { vm: id });
         return;
-      case "stop-keep-files":
-        await driver.stop(id, signal);
+      case "stop-keep-files": {
+        const force = vm.spec.forceStop === true;
+        await driver.stop(id, signal, { force });
         vm.isStopped = true;
-        this.setReport(vm, { state: "failed", responding: false });
-        log("failed VM stopped; its files stay until it is terminated", { vm: id });
+        // A failed VM stays failed (its reason is what its owner reads); any other is stopped, as asked.
+        const failed = vm.observed && vm.report.state === "failed";
+        this.setReport(vm, { state: failed ? "failed" : "stopped", responding: false, crashRestart: undefined });
+        log(failed ? "failed VM stopped; its files stay until it is terminated" : "VM stopped; its disk stays", { vm: id, force });
+        return;
+      }
+      case "reboot":
+        await this.reboot(vm, action.force, signal);
+        return;
+      case "crashed":
+        this.crashed(vm, action.error, action.detail);
         return;
       case "adopt":
         if (vm.report.state !== "running") log("VM adopted", { vm: id, sshPort: action.seen.sshPort, ip: action.seen.address });
@@ -291,9 +318,61 @@ export class Agent {
       return;
     }
     if (started.state !== "running") throw new DriverError(started.error ?? `the ${driver.name} driver did not start the VM`, started.detail);
-    this.setReport(vm, { state: "running", responding: false, ...reachOf(started), error: null, detail: null });
+    this.setReport(vm, { state: "running", responding: false, ...reachOf(started), error: null, detail: null, crashRestart: undefined });
     this.prober.probeSoon(spec.id);
     log("VM running", { vm: spec.id, sshPort: started.sshPort, ip: started.address });
+  }
+
+  /**
+   * Reboots a running VM and says so: `rebooted` tells the server this reboot is done, so it is not
+   * asked again; the guest answers again only once it has booted (the prober sees it soon).
+   */
+  private async reboot(vm: VmRecord, force: boolean, signal: AbortSignal): Promise<void> {
+    const { driver, log } = this.opts;
+    const { spec } = vm;
+    const generation = spec.reboot?.generation ?? 0;
+    log(force ? "resetting VM" : "rebooting VM", { vm: spec.id, generation });
+    this.setReport(vm, { responding: false });
+    const seen = await driver.reboot(spec, force, signal);
+    vm.rebootDone = Math.max(vm.rebootDone, generation);
+    if (seen.state !== "running" && seen.state !== "unknown") {
+      throw new DriverError(seen.error ?? `the ${driver.name} driver did not start the VM again after its reboot`, seen.detail);
+    }
+    this.setReport(vm, { state: "running", responding: false, ...reachOf(seen), error: null, detail: null, rebooted: vm.rebootDone });
+    this.prober.probeSoon(spec.id);
+    log("VM rebooted", { vm: spec.id, sshPort: seen.sshPort, force });
+  }
+
+  /**
+   * A VM this run saw run is gone (its QEMU died, or its guest ended) without vgrid stopping it: failed
+   * with the driver's words, unless its image says restartOnCrash. Then it is booted again from its own
+   * disk, at most MAX_CRASH_RESTARTS times in CRASH_WINDOW_MS, each restart reported (the server
+   * writes it in the VM's history); one crash more and it is failed, saying it crashed too often.
+   */
+  private crashed(vm: VmRecord, error: string, detail: string | null): void {
+    const { log } = this.opts;
+    const { id } = vm.spec;
+    if (vm.spec.image.restartOnCrash !== true) {
+      log("VM failed", { vm: id, err: error, detail });
+      this.setReport(vm, { state: "failed", responding: false, error, detail });
+      return;
+    }
+    const now = this.clock.now();
+    vm.crashRestarts = vm.crashRestarts.filter((at) => now - at < CRASH_WINDOW_MS);
+    if (vm.crashRestarts.length >= MAX_CRASH_RESTARTS) {
+      const tooOften =
+        `the VM crashed too often: ${MAX_CRASH_RESTARTS + 1} times within an hour, and its image restarts it at most ` +
+        `${MAX_CRASH_RESTARTS} times an hour (restartOnCrash); the last time: ${error}`;
+      log("VM crashed too often; failing it", { vm: id, err: error, detail });
+      this.setReport(vm, { state: "failed", responding: false, error: tooOften, detail, crashRestart: undefined });
+      return;
+    }
+    vm.crashRestarts.push(now);
+    const words = `restarted after a crash (restart ${vm.crashRestarts.length} of at most ${MAX_CRASH_RESTARTS} an hour): ${error}`;
+    log("VM crashed; restarting it (restartOnCrash)", { vm: id, err: error, detail, restarts: vm.crashRestarts.length });
+    this.setReport(vm, { state: "provisioning", responding: false, crashRestart: words });
+    this.queue.resetBackoff(id);
+    this.queue.enqueue(id, () => this.converge(vm));
   }
 
   /** What a failed pass tells the owner: the driver's words (its message), and its detail for admins. */
