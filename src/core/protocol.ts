@@ -72,8 +72,9 @@ export const VmReportSchema = Type.Object(
     /** The highest reboot number (VmSpec's `reboot.generation`) this node has carried out for the VM. */
     rebooted: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     /**
-     * While a VM whose image says restartOnCrash is booted again after its QEMU died: why, and which
-     * restart it is, in words its owner reads (the server writes it in the VM's history).
+     * The last time this node booted again a VM whose image says restartOnCrash after its QEMU died:
+     * when, why, and which restart it was, in words its owner reads. Each new one is a row of the VM's
+     * history (the words stay in the reports that follow, so none is missed between two syncs).
      */
     crashRestart: Type.Optional(Type.String({ maxLength: MAX_ERROR_LENGTH })),
   },

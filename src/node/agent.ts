@@ -279,7 +279,7 @@ export class Agent {
         vm.isStopped = true;
         // A failed VM stays failed (its reason is what its owner reads); any other is stopped, as asked.
         const failed = vm.observed && vm.report.state === "failed";
-        this.setReport(vm, { state: failed ? "failed" : "stopped", responding: false, crashRestart: undefined });
+        this.setReport(vm, { state: failed ? "failed" : "stopped", responding: false });
         log(failed ? "failed VM stopped; its files stay until it is terminated" : "VM stopped; its disk stays", { vm: id, force });
         return;
       }
@@ -318,7 +318,7 @@ export class Agent {
       return;
     }
     if (started.state !== "running") throw new DriverError(started.error ?? `the ${driver.name} driver did not start the VM`, started.detail);
-    this.setReport(vm, { state: "running", responding: false, ...reachOf(started), error: null, detail: null, crashRestart: undefined });
+    this.setReport(vm, { state: "running", responding: false, ...reachOf(started), error: null, detail: null });
     this.prober.probeSoon(spec.id);
     log("VM running", { vm: spec.id, sshPort: started.sshPort, ip: started.address });
   }
@@ -364,11 +364,14 @@ export class Agent {
         `the VM crashed too often: ${MAX_CRASH_RESTARTS + 1} times within an hour, and its image restarts it at most ` +
         `${MAX_CRASH_RESTARTS} times an hour (restartOnCrash); the last time: ${error}`;
       log("VM crashed too often; failing it", { vm: id, err: error, detail });
-      this.setReport(vm, { state: "failed", responding: false, error: tooOften, detail, crashRestart: undefined });
+      this.setReport(vm, { state: "failed", responding: false, error: tooOften, detail });
       return;
     }
     vm.crashRestarts.push(now);
-    const words = `restarted after a crash (restart ${vm.crashRestarts.length} of at most ${MAX_CRASH_RESTARTS} an hour): ${error}`;
+    // The time makes each restart's words its own: the server writes a history row for each new one.
+    const words =
+      `restarted at ${new Date(now).toISOString()} after a crash (restart ${vm.crashRestarts.length} of at most ` +
+      `${MAX_CRASH_RESTARTS} an hour): ${error}`;
     log("VM crashed; restarting it (restartOnCrash)", { vm: id, err: error, detail, restarts: vm.crashRestarts.length });
     this.setReport(vm, { state: "provisioning", responding: false, crashRestart: words });
     this.queue.resetBackoff(id);

@@ -130,15 +130,12 @@ export function reportChange(row: ReportedVmRow, report: VmReport) {
   const failure = failureAfter({ state: current, error: row.error, detail: row.error_detail }, report);
   // A reboot the node says it carried out (never beyond what was asked: a report from another run).
   const rebootDone = report.rebooted !== undefined && report.rebooted > row.reboot_done ? Math.min(report.rebooted, row.reboot_asked) : row.reboot_done;
-  const note =
-    state === "provisioning" && current === "running" && report.crashRestart !== undefined
-      ? report.crashRestart
-      : rebootDone > row.reboot_done
-        ? "rebooted"
-        : null;
+  const crashRestart = report.crashRestart ?? row.crash_restart;
+  const note = crashRestart !== row.crash_restart ? crashRestart : rebootDone > row.reboot_done ? "rebooted" : null;
   const update = {
     state,
     node_state: report.state,
+    crash_restart: crashRestart,
     reboot_done: rebootDone,
     note,
     responding: responds(state) && report.responding ? 1 : 0,
@@ -157,6 +154,7 @@ export function reportChange(row: ReportedVmRow, report: VmReport) {
     update.error_detail === row.error_detail &&
     update.ssh_host_keys === row.ssh_host_keys &&
     update.node_state === row.node_state &&
+    update.crash_restart === row.crash_restart &&
     update.reboot_done === row.reboot_done;
   return same ? undefined : update;
 }

@@ -345,6 +345,7 @@ const migrations: Record<string, Migration> = {
   "2026-12-02T13-power": {
     async up(db: Kysely<any>) {
       await db.schema.alterTable("vms").addColumn("node_state", "text").execute();
+      await db.schema.alterTable("vms").addColumn("crash_restart", "text").execute();
       for (const column of ["force_stop", "reboot_asked", "reboot_done", "reboot_force"]) {
         await db.schema.alterTable("vms").addColumn(column, "integer", (c) => c.notNull().defaultTo(0)).execute();
       }

@@ -122,6 +122,8 @@ export interface VmTable {
   termination_reason: string | null;
   /** The state its node last reported (protocol's REPORTED_STATES): a stopped VM still `running` there is being stopped. */
   node_state: string | null;
+  /** The node's words of its last restart of the VM after a crash (restartOnCrash); null if none. */
+  crash_restart: string | null;
   /** 1 when the last stop asked was forced: its node quits QEMU without asking the guest first. */
   force_stop: Generated<number>;
   /** Reboots asked, numbered from 1; its node reports the highest it carried out (`reboot_done`). */

@@ -192,7 +192,7 @@ export async function vmsOnHost(db: DbOrTx, host: string, ids: readonly string[]
     .selectFrom("vms")
     .select([
       "id", "state", "responding", "ssh_port", "ip", "error", "error_detail", "ssh_host_keys", "memory_mib", "cpus", "request_id",
-      "node_state", "reboot_asked", "reboot_done",
+      "node_state", "reboot_asked", "reboot_done", "crash_restart",
     ])
     .where("host", "=", host)
     .where("id", "in", ids)
@@ -210,7 +210,7 @@ export type ReportedVmRow = Awaited<ReturnType<typeof vmsOnHost>>[number];
 /** What a node's report changes in one VM's row. */
 export type VmChange = { id: string } & Pick<
   VmTable,
-  "state" | "responding" | "ssh_port" | "ip" | "error" | "error_detail" | "ssh_host_keys" | "updated_at" | "node_state"
+  "state" | "responding" | "ssh_port" | "ip" | "error" | "error_detail" | "ssh_host_keys" | "updated_at" | "node_state" | "crash_restart"
 > & {
   last_seen_at?: string;
   reboot_done?: number;
@@ -230,6 +230,7 @@ const CHANGE_COLUMNS = {
   updated_at: "text",
   last_seen_at: "text",
   node_state: "text",
+  crash_restart: "text",
   reboot_done: "integer",
 } as const;
 

@@ -170,6 +170,7 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       terminated_by: null,
       termination_reason: null,
       node_state: null,
+      crash_restart: null,
       force_stop: 0,
       reboot_asked: 0,
       reboot_done: 0,
