@@ -6,10 +6,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Vm, VmHistoryEntry } from "../../src/core/api.js";
-import { Agent } from "../../src/node/agent.js";
+import type { Agent } from "../../src/node/agent.js";
 import { SimDriver } from "../../src/node/drivers/sim/driver.js";
 import { eventually } from "../support/processes.js";
-import { DIALECTS, KEY, NODE_TOKEN, TINY_IMAGE, startTestServer, type TestServer } from "../support/server.js";
+import { startSimAgent } from "../support/sim-agent.js";
+import { DIALECTS, KEY, TINY_IMAGE, startTestServer, type TestServer } from "../support/server.js";
 
 const CRASH = { state: "gone" as const, error: "the VM stopped unexpectedly: QEMU was killed by SIGKILL", detail: "QEMU was killed by SIGKILL" };
 
@@ -28,18 +29,7 @@ for (const dialect of DIALECTS) {
     before(async () => {
       server = await startTestServer({ images: [TINY_IMAGE, { ...TINY_IMAGE, tag: "tiny-restart", name: "Tiny, restarted on crash", restartOnCrash: true }] }, dialect);
       url = await server.app.listen({ host: "127.0.0.1", port: 0 });
-      agent = new Agent({
-        serverUrl: url,
-        nodeName: "h1",
-        token: NODE_TOKEN,
-        driver,
-        sshHost: "127.0.0.1",
-        probeHost: "127.0.0.1",
-        facts: { memoryMiB: 8192, cpus: 8 },
-        log: (msg, fields) => nodeLog.push(`${msg} ${JSON.stringify(fields ?? {})}`),
-      });
-      agent.start();
-      await agent.online();
+      agent = await startSimAgent(url, driver, (line) => nodeLog.push(line));
       alice = await server.tokenFor("alice");
       bob = await server.tokenFor("bob");
       admin = await server.tokenFor("root-admin", true);
