@@ -10,6 +10,7 @@ import { printable } from "../core/names.js";
 import { isSafeSshHost, type SyncResponse, type VmReport, type VmSpec } from "../core/protocol.js";
 import { realClock, type Clock } from "./clock.js";
 import { ConsoleShipper } from "./console-shipper.js";
+import { crashVerdict } from "./crash-restarts.js";
 import { NOT_LOOKED, decide, isSettled, type Action, type VmSituation } from "./decide.js";
 import { DriverError, detailOf, type Driver } from "./drivers/driver.js";
 import { LivenessProber } from "./liveness-prober.js";
@@ -40,13 +41,6 @@ export interface AgentOptions {
 
 /** Stopping every VM at shutdown is bounded, each stop being bounded: a hung driver cannot keep the node up. */
 const SHUTDOWN_STOP_TIMEOUT_MS = 60_000;
-
-/**
- * restartOnCrash boots a crashed VM again at most this many times in the window: a guest that dies at
- * every boot is failed, with the reason, rather than restarted for ever. Counted by this agent's run.
- */
-export const MAX_CRASH_RESTARTS = 3;
-export const CRASH_WINDOW_MS = 3600_000;
 
 export class Agent {
   private readonly vms = new Map<string, VmRecord>();
@@ -346,8 +340,8 @@ export class Agent {
   /**
    * A VM this run saw run is gone (its QEMU died, or its guest ended) without vgrid stopping it: failed
    * with the driver's words, unless its image says restartOnCrash. Then it is booted again from its own
-   * disk, at most MAX_CRASH_RESTARTS times in CRASH_WINDOW_MS, each restart reported (the server
-   * writes it in the VM's history); one crash more and it is failed, saying it crashed too often.
+   * disk, within crash-restarts.ts's bound, each restart reported (the server writes it in the VM's
+   * history); one crash more and it is failed, saying it crashed too often. Counted by this agent's run.
    */
   private crashed(vm: VmRecord, error: string, detail: string | null): void {
     const { log } = this.opts;
@@ -357,23 +351,15 @@ export class Agent {
       this.setReport(vm, { state: "failed", responding: false, error, detail });
       return;
     }
-    const now = this.clock.now();
-    vm.crashRestarts = vm.crashRestarts.filter((at) => now - at < CRASH_WINDOW_MS);
-    if (vm.crashRestarts.length >= MAX_CRASH_RESTARTS) {
-      const tooOften =
-        `the VM crashed too often: ${MAX_CRASH_RESTARTS + 1} times within an hour, and its image restarts it at most ` +
-        `${MAX_CRASH_RESTARTS} times an hour (restartOnCrash); the last time: ${error}`;
+    const verdict = crashVerdict(vm.crashRestarts, this.clock.now(), error);
+    if (!verdict.restart) {
       log("VM crashed too often; failing it", { vm: id, err: error, detail });
-      this.setReport(vm, { state: "failed", responding: false, error: tooOften, detail });
+      this.setReport(vm, { state: "failed", responding: false, error: verdict.error, detail });
       return;
     }
-    vm.crashRestarts.push(now);
-    // The time makes each restart's words its own: the server writes a history row for each new one.
-    const words =
-      `restarted at ${new Date(now).toISOString()} after a crash (restart ${vm.crashRestarts.length} of at most ` +
-      `${MAX_CRASH_RESTARTS} an hour): ${error}`;
-    log("VM crashed; restarting it (restartOnCrash)", { vm: id, err: error, detail, restarts: vm.crashRestarts.length });
-    this.setReport(vm, { state: "provisioning", responding: false, crashRestart: words });
+    vm.crashRestarts = verdict.times;
+    log("VM crashed; restarting it (restartOnCrash)", { vm: id, err: error, detail, restarts: verdict.times.length });
+    this.setReport(vm, { state: "provisioning", responding: false, crashRestart: verdict.words });
     this.queue.resetBackoff(id);
     this.queue.enqueue(id, () => this.converge(vm));
   }
