@@ -1,6 +1,7 @@
 // The VM state machine, in one place: the states of the vm object, which of them hold a host slot and a
 // hostname, which are final, the transitions allowed, what a node must make of a VM in each state, and
-// how a node's report moves a VM along. Pure and typed; the server and the node both follow it.
+// how a node's report moves a VM along, and which power actions (stop, start, reboot) each state
+// allows. Pure and typed; the server, the node and the portal all follow it.
 
 /** The states of API.md's vm object, in the order a VM goes through them. */
 export const VM_STATES = ["pending", "provisioning", "running", "stopped", "expired", "terminating", "terminated", "failed"] as const;

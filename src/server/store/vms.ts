@@ -159,8 +159,9 @@ export async function movePower(
     .set((eb) => ({
       state: to,
       updated_at: at.toISOString(),
-      // Powered off or booting again: its guest answers only once its node says so.
-      ...(to === "running" ? {} : { responding: 0 }),
+      // Powered off or booting again: its guest answers only once its node says so; one that answered
+      // until now was last seen now (as a sync that hears it stop answering says).
+      ...(to === "running" ? {} : { responding: 0, last_seen_at: sql<string | null>`case when responding = 1 then ${at.toISOString()} else last_seen_at end` }),
       ...(also.forceStop === undefined ? {} : { force_stop: also.forceStop ? 1 : 0 }),
       ...(also.reboot === undefined ? {} : { reboot_asked: eb("reboot_asked", "+", 1), reboot_force: also.reboot.force ? 1 : 0 }),
     }))
