@@ -34,13 +34,18 @@ export const ImageEntrySchema = Type.Object(
     defaultMemoryMiB: Type.Integer({ minimum: 16, default: 512 }),
     maxMemoryMiB: Type.Integer({ minimum: 16, default: 4096 }),
     maxCpus: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+    /**
+     * The seed's `on_crash = 'restart'`: a VM whose QEMU died without vgrid stopping it is started
+     * again by its node (a bounded number of times an hour) instead of being failed.
+     */
+    restartOnCrash: Type.Optional(Type.Boolean({ default: false })),
   },
   { additionalProperties: false },
 );
 export type ImageEntry = Static<typeof ImageEntrySchema>;
 
 /** How a node boots an image: what of the entry travels to the node (file names, never paths). */
-export const ImageBootSchema = Type.Pick(ImageEntrySchema, ["tag", "disk", "kernel", "initrd", "cmdline"]);
+export const ImageBootSchema = Type.Pick(ImageEntrySchema, ["tag", "disk", "kernel", "initrd", "cmdline", "restartOnCrash"]);
 export type ImageBoot = Static<typeof ImageBootSchema>;
 
 /** The image object of the public API (`GET /images`): its description always there, null when none. */

@@ -4,7 +4,7 @@
 // that the unit tests run them here and the portal bundles the same code.
 
 import type { Host, Image, Me, Vm } from "../core/api.js";
-import type { VmState } from "../core/vm-state.js";
+import { canPower, type PowerAction, type VmState } from "../core/vm-state.js";
 
 export type Quota = Me["quota"];
 export interface Limits {
@@ -174,7 +174,8 @@ const BUSY: ReadonlySet<string> = new Set(["pending", "provisioning", "terminati
 
 export type Tone = "ok" | "busy" | "bad" | "idle";
 
-export function stateTone(state: VmState): Tone {
+export function stateTone(state: VmState, transition: Vm["transition"] = null): Tone {
+  if (transition !== null) return "busy";
   if (state === "running") return "ok";
   if (BUSY.has(state)) return "busy";
   if (state === "failed") return "bad";
@@ -193,6 +194,26 @@ export const STATE_WORDS: Readonly<Record<string, string>> = {
   failed: "Failed; see the reason.",
 };
 
+/** The power buttons a VM's page offers now, in this order: Start, Reboot, Stop, as its state allows. */
+export function powerActions(vm: Pick<Vm, "state" | "transition">): PowerAction[] {
+  if (vm.transition !== null) return [];
+  return (["start", "reboot", "stop"] as const).filter((a) => canPower(a, vm.state));
+}
+
+/** A button's name, and its words while the request is on its way. */
+export const POWER_LABELS: Readonly<Record<PowerAction, { name: string; busy: string }>> = {
+  start: { name: "Start", busy: "Starting…" },
+  reboot: { name: "Reboot", busy: "Rebooting…" },
+  stop: { name: "Stop", busy: "Stopping…" },
+};
+
+/** What the VM's node is still doing at its owner's request, in words; null when nothing. */
+export function powerProgress(vm: Pick<Vm, "state" | "transition" | "responding">): string | null {
+  if (vm.transition === "stopping") return "Stopping: its node is shutting it down…";
+  if (vm.transition === "rebooting") return "Rebooting: its node is restarting it…";
+  return null;
+}
+
 /** The steps a new VM walks through. */
 export const DEPLOY_STEPS = ["Requested", "Booting", "Starting ssh", "Ready for ssh"] as const;
 
@@ -208,6 +229,7 @@ export function canTerminate(vm: Pick<Vm, "state">): boolean {
   return vm.state !== "terminating" && vm.state !== "terminated";
 }
 
+/** Extending an expired VM starts it again (its disk kept); a stopped one's life runs on while it is stopped. */
 export function canExtend(vm: Pick<Vm, "state" | "expiresAt">): boolean {
   return vm.expiresAt !== null && canTerminate(vm) && vm.state !== "failed";
 }

@@ -19,11 +19,12 @@ export function toImageEntry(row: ImageRow): ImageEntry {
     defaultMemoryMiB: row.default_memory_mib,
     maxMemoryMiB: row.max_memory_mib,
     maxCpus: row.max_cpus,
+    restartOnCrash: row.restart_on_crash === 1,
   };
 }
 
 /** The columns of an entry (all but the tag, the owner and removal). */
-export function imageColumns(image: ImageEntry): Omit<ImageTable, "tag" | "owner" | "removed_at"> {
+export function imageColumns(image: ImageEntry): Omit<ImageTable, "tag" | "owner" | "removed_at" | "restart_on_crash"> & { restart_on_crash: number } {
   return {
     name: image.name,
     description: image.description ?? null,
@@ -36,6 +37,7 @@ export function imageColumns(image: ImageEntry): Omit<ImageTable, "tag" | "owner
     default_memory_mib: image.defaultMemoryMiB,
     max_memory_mib: image.maxMemoryMiB,
     max_cpus: image.maxCpus,
+    restart_on_crash: image.restartOnCrash === true ? 1 : 0,
   };
 }
 

@@ -339,6 +339,19 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("mail_outbox_due").on("mail_outbox").columns(["state", "next_attempt_at"]).execute();
     },
   },
+  // Power: stop, start and reboot (issue 17). What the node last reported of a VM (so that a stopped VM
+  // its node still runs reads as being stopped), whether the last stop was forced, and reboots as
+  // numbered asks the node confirms, so that each is carried out once. An image's restartOnCrash.
+  "2026-12-02T13-power": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("vms").addColumn("node_state", "text").execute();
+      await db.schema.alterTable("vms").addColumn("crash_restart", "text").execute();
+      for (const column of ["force_stop", "reboot_asked", "reboot_done", "reboot_force"]) {
+        await db.schema.alterTable("vms").addColumn(column, "integer", (c) => c.notNull().defaultTo(0)).execute();
+      }
+      await db.schema.alterTable("images").addColumn("restart_on_crash", "integer", (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -43,6 +43,8 @@ export interface ImageTable {
   default_memory_mib: number;
   max_memory_mib: number;
   max_cpus: number;
+  /** 1: a VM of it whose QEMU died is started again by its node (a bounded number of times). */
+  restart_on_crash: Generated<number>;
   /** null for the catalog's public images. */
   owner: string | null;
   /** When server.toml stopped naming it: it can no longer be deployed; the VMs made from it keep it. */
@@ -118,6 +120,17 @@ export interface VmTable {
   terminated_by: string | null;
   /** Why, in words the owner reads; null when none was given. */
   termination_reason: string | null;
+  /** The state its node last reported (protocol's REPORTED_STATES): a stopped VM still `running` there is being stopped. */
+  node_state: string | null;
+  /** The node's words of its last restart of the VM after a crash (restartOnCrash); null if none. */
+  crash_restart: string | null;
+  /** 1 when the last stop asked was forced: its node quits QEMU without asking the guest first. */
+  force_stop: Generated<number>;
+  /** Reboots asked, numbered from 1; its node reports the highest it carried out (`reboot_done`). */
+  reboot_asked: Generated<number>;
+  reboot_done: Generated<number>;
+  /** 1 when the last reboot asked was forced (a reset). */
+  reboot_force: Generated<number>;
 }
 
 export interface AuditTable {

@@ -169,6 +169,12 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       request_id: actor.requestId ?? null,
       terminated_by: null,
       termination_reason: null,
+      node_state: null,
+      crash_restart: null,
+      force_stop: 0,
+      reboot_asked: 0,
+      reboot_done: 0,
+      reboot_force: 0,
     };
     await insertVm(tx, row);
     // takeSlot told the host's node already (its desired version); a pending VM has no ssh yet.
@@ -266,7 +272,7 @@ export async function setVmExpiry(ctx: ServerContext, actor: Actor, id: string, 
 }
 
 /** What a change did, for change() to record and announce. */
-interface Changed {
+export interface Changed {
   vmId: string;
   /** The host whose node must hear of it: what should run there changed. */
   host?: string;
@@ -281,7 +287,7 @@ interface Changed {
  * Runs `work`, the audit row of `action` and the step of the VM's history in one transaction; after the
  * commit, wakes the node of the host `work` names and publishes the VM as it now is.
  */
-async function change(
+export async function change(
   ctx: ServerContext,
   actor: Actor,
   action: string,
@@ -303,7 +309,7 @@ async function change(
   return viewFor(actor.user, vm);
 }
 
-async function visibleVm(db: DbOrTx, user: User, id: string): Promise<Vm> {
+export async function visibleVm(db: DbOrTx, user: User, id: string): Promise<Vm> {
   const vm = isVmId(id) ? await findVm(db, id) : undefined;
   if (!vm || (!user.admin && vm.owner !== user.name)) throw new NotFound(`no VM with id '${id}' is yours`);
   return vm;
