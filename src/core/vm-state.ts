@@ -2,8 +2,8 @@
 // hostname, which are final, the transitions allowed, what a node must make of a VM in each state, and
 // how a node's report moves a VM along. Pure and typed; the server and the node both follow it.
 
-/** The states of API.md's vm object that vgrid has today, in the order a VM goes through them. */
-export const VM_STATES = ["pending", "provisioning", "running", "terminating", "terminated", "failed"] as const;
+/** The states of API.md's vm object that vgrid has today (`stopped` comes with the power actions), in the order a VM goes through them. */
+export const VM_STATES = ["pending", "provisioning", "running", "expired", "terminating", "terminated", "failed"] as const;
 export type VmState = (typeof VM_STATES)[number];
 
 /** What a node reports of a VM: its own view, which the server folds into the VM's state. */
@@ -35,6 +35,10 @@ const RULES: Readonly<Record<VmState, StateRules>> = {
   // A node that finds a VM gone (QEMU stopped by Ctrl-C on `vgrid up`) boots it again: running to provisioning.
   provisioning: { holdsSlot: true, final: false, desired: "running", next: ["running", "failed", "terminating"] },
   running: { holdsSlot: true, final: false, desired: "running", next: ["provisioning", "failed", "terminating"] },
+  // Past its expiry, inside the grace period ([expiry] graceHours): stopped, its disk, slot, hostname and
+  // quota share kept; extending it starts it again (policies/power-stand-in.ts moves it back, not a report).
+  // The power actions' branch brings `stopped` beside it: when it lands, expired follows its rules.
+  expired: { holdsSlot: true, final: false, desired: "stopped", next: ["terminating"] },
   // A failed VM keeps its slot, hostname and files (its logs) until its owner terminates it.
   failed: { holdsSlot: true, final: false, desired: "stopped", next: ["terminating"] },
   terminating: { holdsSlot: true, final: false, desired: "terminated", next: ["terminated"] },

@@ -19,6 +19,8 @@ export function toImageEntry(row: ImageRow): ImageEntry {
     defaultMemoryMiB: row.default_memory_mib,
     maxMemoryMiB: row.max_memory_mib,
     maxCpus: row.max_cpus,
+    defaultHours: row.default_hours,
+    maxHours: row.max_hours,
   };
 }
 
@@ -36,6 +38,8 @@ export function imageColumns(image: ImageEntry): Omit<ImageTable, "tag" | "owner
     default_memory_mib: image.defaultMemoryMiB,
     max_memory_mib: image.maxMemoryMiB,
     max_cpus: image.maxCpus,
+    default_hours: image.defaultHours ?? null,
+    max_hours: image.maxHours ?? null,
   };
 }
 
@@ -54,6 +58,12 @@ export async function deployableImages(db: DbOrTx, user: string, page?: Page): P
   if (page?.after !== undefined) q = q.where("tag", ">", page.after[0]!);
   if (page !== undefined) q = q.limit(page.limit + 1);
   return (await q.execute()).map(toImageEntry);
+}
+
+/** The lifetime bounds of image `tag` (a catalog image or a saved one); undefined when it is not in the store. */
+export async function imageLifetime(db: DbOrTx, tag: string): Promise<Pick<ImageEntry, "defaultHours" | "maxHours"> | undefined> {
+  const row = await db.selectFrom("images").select(["default_hours", "max_hours"]).where("tag", "=", tag).executeTakeFirst();
+  return row && { defaultHours: row.default_hours, maxHours: row.max_hours };
 }
 
 export async function findDeployableImage(db: DbOrTx, tag: string, user: string): Promise<ImageEntry | undefined> {
