@@ -3,17 +3,23 @@
 // (as for login links), so that a copy of the store extends nothing.
 
 import { randomBytes } from "node:crypto";
+import type { Insertable } from "kysely";
 import type { DbOrTx } from "./db.js";
+import type { ExtendLinkTable } from "./schema.js";
 import { hashSecret } from "./secrets.js";
 
-/** Makes a link for VM `vmId` and its expiry `expiresAt`, in the caller's transaction; returns its secret. */
-export async function createExtendLink(db: DbOrTx, vmId: string, expiresAt: Date, now: Date): Promise<string> {
+/** A new link's row, to be written by insertExtendLinks in the transaction of the mail that carries it. */
+export type NewExtendLink = Insertable<ExtendLinkTable>;
+
+/** Makes a link for VM `vmId` and its expiry `expiresAt`: its secret (for the mail) and its row (for the store). */
+export async function newExtendLink(db: DbOrTx, vmId: string, expiresAt: Date, now: Date): Promise<{ secret: string; row: NewExtendLink }> {
   const secret = `vgx_${randomBytes(24).toString("base64url")}`;
-  await db
-    .insertInto("extend_links")
-    .values({ hash: await hashSecret(db, secret), vm_id: vmId, expires_at: expiresAt.toISOString(), created_at: now.toISOString(), used_at: null })
-    .execute();
-  return secret;
+  const row = { hash: await hashSecret(db, secret), vm_id: vmId, expires_at: expiresAt.toISOString(), created_at: now.toISOString(), used_at: null };
+  return { secret, row };
+}
+
+export async function insertExtendLinks(db: DbOrTx, rows: readonly NewExtendLink[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 200) await db.insertInto("extend_links").values(rows.slice(i, i + 200)).execute();
 }
 
 export interface ExtendLink {

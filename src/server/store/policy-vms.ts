@@ -31,27 +31,28 @@ export interface PolicyVm {
   warnedExpiresAt: string | null;
 }
 
-/** A VM read for a decision of the pass: its row locked until the transaction ends on PostgreSQL (SQLite has one writer). */
-export async function lockPolicyVm(db: DbOrTx, id: string): Promise<PolicyVm | undefined> {
+/** The VMs of `ids` read for the pass's decisions: their rows locked until the transaction ends on PostgreSQL (SQLite has one writer). */
+export async function lockPolicyVms(db: DbOrTx, ids: readonly string[]): Promise<PolicyVm[]> {
+  if (ids.length === 0) return [];
   let q = db
     .selectFrom("vms")
     .select(["id", "name", "owner", "image", "host", "state", "expires_at", "policy_at", "warned_expires_at"])
-    .where("id", "=", id);
+    .where("id", "in", ids)
+    .orderBy("id");
+  // In id order: two passes at once lock their common VMs in the same order, so that neither waits on the other in a cycle.
   if (isPostgres(db)) q = q.forUpdate();
-  const r = await q.executeTakeFirst();
-  return (
-    r && {
-      id: r.id,
-      name: r.name,
-      owner: r.owner,
-      image: r.image,
-      host: r.host,
-      state: r.state as VmState,
-      expiresAt: r.expires_at,
-      policyAt: r.policy_at,
-      warnedExpiresAt: r.warned_expires_at,
-    }
-  );
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    owner: r.owner,
+    image: r.image,
+    host: r.host,
+    state: r.state as VmState,
+    expiresAt: r.expires_at,
+    policyAt: r.policy_at,
+    warnedExpiresAt: r.warned_expires_at,
+  }));
 }
 
 /** Sets what the pass keeps of a VM: its next policy time, and the expiry its last warning announced. */
