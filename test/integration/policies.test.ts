@@ -6,14 +6,18 @@
 
 import assert from "node:assert/strict";
 import type { Selectable } from "kysely";
+import { rm } from "node:fs/promises";
 import { describe, test } from "node:test";
 import type { Vm } from "../../src/core/api.js";
 import { nodesOffline } from "../../src/server/jobs/nodes-offline.js";
+import { PeriodicJobs } from "../../src/server/jobs/periodic.js";
 import { policyPass } from "../../src/server/policies/policy-job.js";
-import { closeServerContext, openServerContext } from "../../src/server/server.js";
+import { closeServerContext, openServerContext, periodicIntervalMs } from "../../src/server/server.js";
 import type { ServerContext } from "../../src/server/context.js";
 import type { MailOutboxTable } from "../../src/server/store/schema.js";
-import { DIALECTS, KEY, NODE_TOKEN, TINY_IMAGE, startTestServer, syncBody, type Dialect, type TestServer } from "../support/server.js";
+import { DIALECTS, KEY, NODE_TOKEN, TINY_IMAGE, startTestServer, syncBody, testDatabase, type Dialect, type TestServer } from "../support/server.js";
+import { currentStore, oldStore } from "../support/old-store.js";
+import { tempDir } from "../support/vgrid.js";
 
 const HOUR = 3600_000;
 const START = Date.parse("2026-12-02T12:00:00.000Z");
@@ -202,6 +206,14 @@ for (const dialect of DIALECTS) {
         assert.match(again.body, /used already: each works once/);
         assert.equal((await s.server.app.inject({ method: "GET", url: link })).statusCode, 410);
         assert.equal((await s.vm(vm.id)).expiresAt, new Date(START + 54 * HOUR).toISOString(), "extended once");
+        s.at(30);
+        await s.pass();
+        const next = (await s.mails(vm.id)).at(-1)!;
+        assert.match(next.key, /:2026-12-04T18:00:00.000Z:86400$/, "the new expiry's own warning and link");
+        await s.server.call(s.alice, "POST", `/vms/${vm.id}/extend`, { hours: 1 });
+        const stale = await s.server.app.inject({ method: "POST", url: linkOf(next), headers: own, payload: "" });
+        assert.equal(stale.statusCode, 410, stale.body);
+        assert.match(stale.body, /no longer applies: the VM&#39;s expiry has changed/);
         const unknown = await s.server.app.inject({ method: "GET", url: "/extend/vgx_not-a-link" });
         assert.equal(unknown.statusCode, 404);
         assert.match(unknown.body, /not one this server made/);
@@ -331,6 +343,80 @@ for (const dialect of DIALECTS) {
         assert.equal((await s.mails()).filter((m) => m.kind === "node-offline").length, 2, "a second outage, a second mail");
       } finally {
         await s.close();
+      }
+    });
+
+    test("an admin who terminates someone's VM gives a reason, and its owner is mailed who and why", async () => {
+      const s = await setup(dialect);
+      try {
+        const vm = await s.server.deploy(s.alice, { hours: 24 });
+        const admin = await s.server.tokenFor("root-admin");
+        const res = await s.server.call(admin, "DELETE", `/vms/${vm.id}`, { reason: "host h1 is being <retired>" });
+        assert.equal(res.statusCode, 202, res.body);
+        const [mail, ...more] = await s.mails(vm.id);
+        assert.equal(more.length, 0);
+        assert.equal(mail!.kind, "admin-terminated");
+        assert.equal(mail!.subject, `Your VM ${vm.name} was terminated by admin root-admin`);
+        assert.match(mail!.text_body, /Admin root-admin terminated your VM vm-001 \(image tiny\) because: host h1 is being <retired>/);
+        assert.match(mail!.html_body, /host h1 is being &lt;retired&gt;/, "escaped in the HTML");
+        await s.server.call(admin, "DELETE", `/vms/${vm.id}`, { reason: "again" });
+        assert.equal((await s.mails(vm.id)).length, 1, "once");
+      } finally {
+        await s.close();
+      }
+    });
+
+    test("the periodic work runs the policy pass on the lease holder every [policy] interval", async () => {
+      const s = await setup(dialect, { policy: { interval: "10m" } });
+      try {
+        assert.equal(periodicIntervalMs(s.server.ctx.config), 15_000, "ticks as often as the node-offline check needs");
+        const jobs = new PeriodicJobs(s.server.ctx, [policyPass], periodicIntervalMs(s.server.ctx.config));
+        const vm = await s.server.deploy(s.alice, { hours: 30 });
+        s.at(5.95);
+        await jobs.tick();
+        s.at(6.05);
+        await jobs.tick();
+        assert.equal((await s.mails(vm.id)).length, 0, "the warning's time came 6 minutes after the last pass: not yet");
+        s.at(6.12);
+        await jobs.tick();
+        assert.equal((await s.mails(vm.id)).length, 1, "10 minutes after it: the pass ran");
+        await jobs.stop();
+      } finally {
+        await s.close();
+      }
+    });
+
+    test("a store from before the policies: no VM is killed at once for an expiry nobody enforced", async () => {
+      const dir = await tempDir("policy-upgrade");
+      const store = await testDatabase(dialect, dir);
+      try {
+        const place = { dialect, dir, url: store.database.url };
+        const old = await oldStore(place, "2026-12-02T06-mail-outbox");
+        await old.insertInto("users").values({ name: "alice", created_at: "2026-01-01T00:00:00.000Z" }).execute();
+        await old.insertInto("hosts").values({ name: "h1", max_vms: 5, memory_mib: 8192, cpus: 8, token_hash: "" }).execute();
+        const row = (id: string, expiresAt: string, mac: string) => ({
+          id, name: id, owner: "alice", image: "tiny", host: "h1", state: "running", memory_mib: 256, cpus: 1, mac, ssh_keys: "[]",
+          created_at: "2026-01-01T00:00:00.000Z", updated_at: "2026-01-01T00:00:00.000Z", expires_at: expiresAt,
+        });
+        await old.insertInto("vms").values([row("vm-late", "2026-01-02T00:00:00.000Z", "52:54:00:00:00:01"), row("vm-later", "2099-01-01T00:00:00.000Z", "52:54:00:00:00:02")]).execute();
+        await old.destroy();
+        const before = Date.now();
+        const db = await currentStore(place);
+        try {
+          const vms = await db.selectFrom("vms").select(["id", "expires_at", "policy_at"]).orderBy("id").execute();
+          const late = Date.parse(vms[0]!.expires_at!);
+          assert.ok(late >= before + 23.9 * HOUR && late <= Date.now() + 24 * HOUR, `the VM past its expiry got a day: ${vms[0]!.expires_at}`);
+          assert.equal(vms[1]!.expires_at, "2099-01-01T00:00:00.000Z", "a later expiry is kept");
+          assert.ok(vms.every((v) => v.policy_at !== null), "the first pass looks at every live VM");
+          const story = await db.selectFrom("vm_history").select(["actor", "detail"]).where("vm_id", "=", "vm-late").execute();
+          assert.deepEqual(story.map((h) => h.actor), ["policy:expiry"]);
+          assert.match(story[0]!.detail ?? "", /it had passed before vgrid enforced expiry/);
+        } finally {
+          await db.destroy();
+        }
+      } finally {
+        await store.drop();
+        await rm(dir, { recursive: true, force: true });
       }
     });
 
