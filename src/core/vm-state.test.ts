@@ -31,6 +31,10 @@ test("node reports move a VM through its states; the owner's terminate always wi
     ["terminated", "running", "terminated"],
     ["failed", "running", "failed"],
     ["failed", "terminated", "failed"],
+    // An expired VM (its grace period) is stopped by the server's wish: what its node reports does not move it.
+    ["expired", "running", "expired"],
+    ["expired", "failed", "expired"],
+    ["expired", "provisioning", "expired"],
   ];
   for (const [current, reported, expected] of rows) {
     assert.equal(nextState(current, reported), expected, `${current} + ${reported}`);
@@ -43,6 +47,7 @@ test("the node is told to run a live VM, stop a failed one (keeping its files), 
     ["provisioning", "running"],
     ["running", "running"],
     ["failed", "stopped"],
+    ["expired", "stopped"],
     ["terminating", "terminated"],
     ["terminated", undefined],
   ];
@@ -50,7 +55,7 @@ test("the node is told to run a live VM, stop a failed one (keeping its files), 
 });
 
 test("every state but terminated holds its slot; only terminated is final, and nothing leaves it", () => {
-  assert.deepEqual(HOLDING_STATES, ["pending", "provisioning", "running", "terminating", "failed"]);
+  assert.deepEqual(HOLDING_STATES, ["pending", "provisioning", "running", "expired", "terminating", "failed"]);
   assert.deepEqual(VM_STATES.filter(isFinal), ["terminated"]);
   for (const to of VM_STATES) assert.equal(canMove("terminated", to), false, `terminated -> ${to}`);
 });
@@ -61,6 +66,7 @@ test("the allowed moves: every live state may be terminated, and terminating onl
     ["provisioning", "terminating", true],
     ["running", "terminating", true],
     ["failed", "terminating", true],
+    ["expired", "terminating", true],
     ["terminating", "terminated", true],
     ["terminating", "running", false],
     ["pending", "terminated", false],
@@ -73,5 +79,5 @@ test("the allowed moves: every live state may be terminated, and terminating onl
 });
 
 test("only a VM that is neither terminating nor terminated can be extended", () => {
-  assert.deepEqual(VM_STATES.filter(canExtend), ["pending", "provisioning", "running", "failed"]);
+  assert.deepEqual(VM_STATES.filter(canExtend), ["pending", "provisioning", "running", "expired", "failed"]);
 });
