@@ -12,11 +12,13 @@ import type { Vm } from "../../src/core/api.js";
 import { nodesOffline } from "../../src/server/jobs/nodes-offline.js";
 import { PeriodicJobs } from "../../src/server/jobs/periodic.js";
 import { policyPass } from "../../src/server/policies/policy-job.js";
-import { closeServerContext, openServerContext, periodicIntervalMs } from "../../src/server/server.js";
+import { closeServerContext, openServerContext, periodicIntervalMs, startServer } from "../../src/server/server.js";
+import { ensureUser, issueToken } from "../../src/server/store/users.js";
 import type { ServerContext } from "../../src/server/context.js";
 import type { MailOutboxTable } from "../../src/server/store/schema.js";
-import { DIALECTS, KEY, NODE_TOKEN, TINY_IMAGE, startTestServer, syncBody, testDatabase, type Dialect, type TestServer } from "../support/server.js";
+import { DIALECTS, KEY, NODE_TOKEN, TINY_IMAGE, startTestServer, syncBody, testDatabase, testServerConfig, type Dialect, type TestServer } from "../support/server.js";
 import { currentStore, oldStore } from "../support/old-store.js";
+import { eventually } from "../support/processes.js";
 import { tempDir } from "../support/vgrid.js";
 
 const HOUR = 3600_000;
@@ -415,6 +417,39 @@ for (const dialect of DIALECTS) {
           await db.destroy();
         }
       } finally {
+        await store.drop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    test("on the real clock, a running server's periodic work expires a VM within a [policy] interval or two", async () => {
+      const dir = await tempDir("policy-real-clock");
+      const store = await testDatabase(dialect, dir);
+      const config = testServerConfig(dir, store.database, { policy: { interval: "1s" } });
+      const running = await startServer(config);
+      try {
+        const nodeSync = await fetch(`${running.url}/api/v1/nodes/sync`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${NODE_TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify(syncBody("h1")),
+        });
+        assert.equal(nodeSync.status, 200);
+        await ensureUser(running.ctx.db, "alice", false, new Date().toISOString());
+        const { secret } = await issueToken(running.ctx.db, "alice", "test", new Date().toISOString());
+        const api = (method: string, path: string, body?: object) =>
+          fetch(`${running.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        // Two seconds to live: every warning's time has passed already; the pass terminates it.
+        const deployed = await api("POST", "/vms", { image: "tiny", hours: 2 / 3600, sshKeys: [KEY] });
+        assert.equal(deployed.status, 201);
+        const vm = (await deployed.json()) as Vm;
+        const gone = await eventually("the VM terminated by the policy", 15_000, async () => {
+          const now = (await (await api("GET", `/vms/${vm.id}`)).json()) as Vm;
+          return now.state === "terminating" ? now : undefined;
+        });
+        assert.equal(gone.terminatedBy, "policy:expiry");
+        assert.ok(Date.now() >= Date.parse(vm.expiresAt!), "not before its expiry");
+      } finally {
+        await running.close();
         await store.drop();
         await rm(dir, { recursive: true, force: true });
       }
