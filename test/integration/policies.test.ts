@@ -5,7 +5,7 @@
 // The server's clock is moved by hand; the mails are read from the outbox (the sender is not needed).
 
 import assert from "node:assert/strict";
-import type { Selectable } from "kysely";
+import { sql, type Selectable } from "kysely";
 import { rm } from "node:fs/promises";
 import { describe, test } from "node:test";
 import type { Vm } from "../../src/core/api.js";
@@ -452,6 +452,36 @@ for (const dialect of DIALECTS) {
         await running.close();
         await store.drop();
         await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    test("a decision that fails is not half made: its VM keeps no link nor mark, the others are decided, and the next pass makes it", async () => {
+      const s = await setup(dialect);
+      try {
+        const vms = [];
+        for (let i = 0; i < 3; i++) vms.push(await s.server.deploy(s.alice, { hours: 30 }));
+        const broken = vms[1]!.id;
+        // The store refuses the mail of one VM's decision, as a crash between its writes would leave it.
+        if (dialect === "sqlite") {
+          await sql`create trigger refuse_mail before insert on mail_outbox when new.vm_id = ${sql.lit(broken)} begin select raise(abort, 'refused'); end`.execute(s.server.ctx.db);
+        } else {
+          await sql`create function refuse_mail() returns trigger language plpgsql as $$ begin if new.vm_id = ${sql.lit(broken)} then raise exception 'refused'; end if; return new; end $$`.execute(s.server.ctx.db);
+          await sql`create trigger refuse_mail before insert on mail_outbox for each row execute function refuse_mail()`.execute(s.server.ctx.db);
+        }
+        s.at(6);
+        await s.pass();
+        assert.deepEqual((await s.mails()).map((m) => m.vm_id).sort(), [vms[0]!.id, vms[2]!.id].sort(), "the others are warned");
+        const links = await s.server.ctx.db.selectFrom("extend_links").select("vm_id").where("vm_id", "=", broken).execute();
+        assert.equal(links.length, 0, "no link without its mail");
+        const row = await s.server.ctx.db.selectFrom("vms").select(["warned_expires_at", "policy_at"]).where("id", "=", broken).executeTakeFirstOrThrow();
+        assert.equal(row.warned_expires_at, null, "not marked warned");
+        await sql`drop trigger refuse_mail${sql.raw(dialect === "sqlite" ? "" : " on mail_outbox")}`.execute(s.server.ctx.db);
+        await s.pass();
+        await s.pass();
+        assert.equal((await s.mails(broken)).length, 1, "the next pass makes it, once");
+        assert.equal((await s.mails()).length, 3);
+      } finally {
+        await s.close();
       }
     });
 
