@@ -2,6 +2,11 @@
 // the grace period stops and starts a VM through these two functions; on merge, point them at its stop
 // and start (keeping the state `expired`, which its `stopped` sits beside) and delete this file.
 // Both run in the caller's transaction and tell the VM's node (its desired version).
+// Known gap until then, on the node's side: today's agent stops a VM whose desired state is `stopped`
+// with its failed-VM path (it reports it `failed`, which an expired VM ignores) and never boots such a
+// VM again when the desired state turns back to `running`; so an expired VM that is extended is
+// `provisioning` on the server and stays stopped on a real node (its next report fails it). The power
+// branch's start brings the agent's side; the server's side here is what the merge points at it.
 
 import type { DbOrTx } from "../store/db.js";
 import { bumpDesiredVersion } from "../store/hosts.js";
