@@ -327,9 +327,13 @@ for (const dialect of DIALECTS) {
         const vm = await s.server.deploy(s.alice, { hours: 96 });
         await s.sync([{ id: vm.id, state: "running", responding: true }]);
         assert.equal((await s.vm(vm.id)).responding, true);
+        const heard: Vm[] = [];
+        const stop = s.server.ctx.hub.onVm((v) => heard.push(v));
         s.at(0.1);
         await nodesOffline.run(s.server.ctx, s.server.ctx.now());
         await nodesOffline.run(s.server.ctx, s.server.ctx.now());
+        stop();
+        assert.deepEqual(heard.map((v) => [v.id, v.responding]), [[vm.id, false]], "its watchers hear it is not responding");
         const mails = (await s.mails()).filter((m) => m.kind === "node-offline");
         assert.deepEqual(mails.map((m) => m.to_address), ["ops@lab.example.org"]);
         assert.match(mails[0]!.text_body, /host h1 has not synced for more than 1 minute: its last sync was at 2026-12-02 12:00 UTC/);

@@ -7,6 +7,7 @@ import type { ServerContext } from "../context.js";
 import { nodeOfflineMails } from "../policies/mails.js";
 import { markOffline } from "../store/hosts.js";
 import { enqueueMail } from "../store/outbox.js";
+import { publishHostVms } from "../events/host-vms.js";
 import { loadOptions } from "../vms/service.js";
 import type { PeriodicJob } from "./periodic.js";
 
@@ -22,6 +23,7 @@ export const nodesOffline: PeriodicJob = {
     });
     for (const node of gone) {
       ctx.log.info({ node: node.name }, `node ${node.name} is offline (silent for more than ${ctx.config.nodeOfflineAfterSeconds} s)`);
+      await publishHostVms(ctx, node.name);
     }
   },
 };
