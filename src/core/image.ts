@@ -39,6 +39,10 @@ export const ImageEntrySchema = Type.Object(
      * again by its node (a bounded number of times an hour) instead of being failed.
      */
     restartOnCrash: Type.Optional(Type.Boolean({ default: false })),
+    /** How long its VMs live unless asked, and the furthest an owner may push their expiry, from now: */
+    /** each bounded by [expiry] as well (the smaller maximum wins). Null: [expiry]'s. */
+    defaultHours: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()], { default: null })),
+    maxHours: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()], { default: null })),
   },
   { additionalProperties: false },
 );
@@ -53,6 +57,9 @@ export const ImageSchema = Type.Object(
   {
     ...Type.Pick(ImageEntrySchema, ["tag", "name", "boot", "minMemoryMiB", "defaultMemoryMiB", "maxMemoryMiB", "maxCpus"]).properties,
     description: Type.Union([Type.String(), Type.Null()]),
+    /** Its own lifetime bounds, null where [expiry]'s apply (always in the server's answers). */
+    defaultHours: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+    maxHours: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   },
   { $id: "Image" },
 );
@@ -61,7 +68,10 @@ export type Image = Static<typeof ImageSchema>;
 /** The image object of an entry. */
 export function publicImage(entry: ImageEntry): Image {
   const { tag, name, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus } = entry;
-  return { tag, name, description: entry.description ?? null, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus };
+  return {
+    tag, name, description: entry.description ?? null, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus,
+    defaultHours: entry.defaultHours ?? null, maxHours: entry.maxHours ?? null,
+  };
 }
 
 /** The rules between an entry's fields that a schema cannot say: `key` and why, or undefined. */
@@ -75,7 +85,19 @@ export function imageEntryProblem(image: ImageEntry): { key: string; reason: str
       reason: `memory must be minMemoryMiB <= defaultMemoryMiB <= maxMemoryMiB, not ${image.minMemoryMiB}, ${image.defaultMemoryMiB}, ${image.maxMemoryMiB}`,
     };
   }
+  if (image.defaultHours != null && image.maxHours != null && image.defaultHours > image.maxHours) {
+    return { key: "defaultHours", reason: `defaultHours ${image.defaultHours} is more than maxHours ${image.maxHours}: give defaultHours <= maxHours` };
+  }
   return undefined;
+}
+
+/** A deploy's and an extension's bounds for VMs of `image`: its own where it sets them, within [expiry]'s. */
+export function lifetimeLimits(
+  image: Pick<ImageEntry, "defaultHours" | "maxHours"> | undefined,
+  expiry: { defaultHours: number; maxHours: number },
+): { defaultHours: number; maxHours: number } {
+  const maxHours = Math.min(expiry.maxHours, image?.maxHours ?? Infinity);
+  return { defaultHours: Math.min(image?.defaultHours ?? expiry.defaultHours, maxHours), maxHours };
 }
 
 /** A sidecar file's text as a catalog entry, its defaults filled in; refused naming the file and key. */

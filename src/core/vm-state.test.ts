@@ -47,6 +47,7 @@ test("node reports move a VM through its states; the owner's terminate always wi
     ["expired", "running", "expired"],
     ["expired", "provisioning", "expired"],
     ["expired", "terminated", "expired"],
+    ["expired", "failed", "expired"],
   ];
   for (const [current, reported, expected] of rows) {
     assert.equal(nextState(current, reported), expected, `${current} + ${reported}`);
@@ -79,6 +80,7 @@ test("the allowed moves: every live state may be terminated, and terminating onl
     ["provisioning", "terminating", true],
     ["running", "terminating", true],
     ["failed", "terminating", true],
+    ["expired", "terminating", true],
     ["terminating", "terminated", true],
     ["terminating", "running", false],
     ["pending", "terminated", false],

@@ -63,7 +63,7 @@ const RULES: Readonly<Record<VmState, StateRules>> = {
   // Past its expiry, inside the grace period: stopped as above; extending it starts it (provisioning).
   expired: { holdsSlot: true, final: false, desired: "stopped", shouldRespond: false, next: ["provisioning", "terminating"], byNode: [] },
   // A failed VM keeps its slot, hostname and files (its logs) until its owner terminates it.
-  failed: { holdsSlot: true, final: false, desired: "stopped", shouldRespond: false, next: ["terminating"], byNode: [] },
+  failed: { holdsSlot: true, final: false, desired: "stopped", shouldRespond: false, next: ["expired", "terminating"], byNode: [] },
   terminating: { holdsSlot: true, final: false, desired: "terminated", shouldRespond: false, next: ["terminated"], byNode: ["terminated"] },
   // Only once the node has stopped and reaped QEMU and deleted the disks: then the hostname is free.
   terminated: { holdsSlot: false, final: true, desired: undefined, shouldRespond: false, next: [], byNode: [] },

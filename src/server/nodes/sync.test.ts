@@ -77,6 +77,7 @@ test("the vm object never shows an ssh host stored before nodes' requests were c
     created_at: "2025-01-01T00:00:00.000Z", expires_at: null, ssh_port: 2222, ip: null,
     mac: "52:54:00:00:00:01", error: null, error_detail: null, ssh_host_keys: null, request_id: null, ssh_keys: "[]", updated_at: "2025-01-01T00:00:00.000Z",
     terminated_by: null, termination_reason: null, node_state: null, crash_restart: null, force_stop: 0, reboot_asked: 0, reboot_done: 0, reboot_force: 0,
+    policy_at: null, warned_expires_at: null, silence_mailed: null,
   };
   assert.deepEqual(toVm(row, "127.0.0.1").ssh, { host: "127.0.0.1", port: 2222, user: "root" });
   assert.equal(toVm(row, "-oProxyCommand=touch /tmp/pwned").ssh, null);

@@ -10,6 +10,7 @@ import type { ServerContext } from "../context.js";
 import type { DbOrTx } from "../store/db.js";
 import { releaseHostname } from "../store/hostnames.js";
 import { desiredVersion, hostForTokenHash, recordSync, releaseSlot } from "../store/hosts.js";
+import { publishHostVms } from "../events/host-vms.js";
 import { hashSecret } from "../store/secrets.js";
 import { recordHistory, type VmHistoryEntry } from "../store/vm-history.js";
 import { appendToLog, logPositions } from "../store/vm-logs.js";
@@ -89,6 +90,8 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
   const offlineSince = now.getTime() - ctx.config.nodeOfflineAfterSeconds * 1000;
   if (lastSeen === null || Date.parse(lastSeen) < offlineSince) {
     ctx.log.info({ node: req.node, sshHost: req.sshHost, ...req.facts, lastSeen }, `node ${req.node} is online`);
+    // Back from an outage: its VMs answer again as far as their watchers know (those that changed are published below too).
+    if (lastSeen !== null) await publishHostVms(ctx, req.node);
   }
   for (const id of changed) {
     const vm = await findVm(ctx.db, id);

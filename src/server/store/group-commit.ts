@@ -27,7 +27,18 @@ export class GroupCommit {
     if (isPostgres(this.db)) return this.db.transaction().execute(work);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      this.draining ??= this.drain().finally(() => (this.draining = null));
+      this.kick();
+    });
+  }
+
+  /**
+   * Drains the queue unless a drain runs. A change asked for as the drain ends (by the code a group's
+   * answer wakes, before the drain's own promise settles) is drained next, never left waiting.
+   */
+  private kick(): void {
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0) this.kick();
     });
   }
 

@@ -175,19 +175,19 @@ export async function countOnlineHosts(db: DbOrTx, since: string): Promise<numbe
   return Number(n);
 }
 
-/** Nodes silent for longer than the offline limit are marked offline; returns their names. */
-export async function markOffline(db: DbOrTx, options: LoadOptions): Promise<string[]> {
+/** Nodes silent for longer than the offline limit are marked offline; returns them, with their last sync. */
+export async function markOffline(db: DbOrTx, options: LoadOptions): Promise<Array<{ name: string; lastSeenAt: string | null }>> {
   const since = onlineSince(options);
   const silent = await db
     .selectFrom("hosts")
-    .select("name")
+    .select(["name", "last_seen_at"])
     .where("online", "=", 1)
     .where((eb) => eb.or([eb("last_seen_at", "is", null), eb("last_seen_at", "<", since), eb("removed_at", "is not", null)]))
     .execute();
   if (silent.length === 0) return [];
   const names = silent.map((h) => h.name);
   await db.updateTable("hosts").set({ online: 0 }).where("name", "in", names).execute();
-  return names;
+  return silent.map((h) => ({ name: h.name, lastSeenAt: h.last_seen_at }));
 }
 
 /** Tells the host's node that what should run there changed (its long-poll compares versions). */

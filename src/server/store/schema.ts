@@ -45,6 +45,9 @@ export interface ImageTable {
   max_cpus: number;
   /** 1: a VM of it whose QEMU died is started again by its node (a bounded number of times). */
   restart_on_crash: Generated<number>;
+  /** The lifetime of its VMs unless asked, and the most an owner may give them (with [expiry]'s); null: [expiry]'s. */
+  default_hours: number | null;
+  max_hours: number | null;
   /** null for the catalog's public images. */
   owner: string | null;
   /** When server.toml stopped naming it: it can no longer be deployed; the VMs made from it keep it. */
@@ -131,6 +134,12 @@ export interface VmTable {
   reboot_done: Generated<number>;
   /** 1 when the last reboot asked was forced (a reset). */
   reboot_force: Generated<number>;
+  /** When the policy pass next has something to do for it (a warning, its expiry, its grace's end); null: nothing. */
+  policy_at: Generated<string | null>;
+  /** The expiry the last warning mail announced: the VM is never terminated before it. */
+  warned_expires_at: Generated<string | null>;
+  /** When it had last answered, as the not-responding mail sent for it said; null when none is outstanding. */
+  silence_mailed: Generated<string | null>;
 }
 
 export interface AuditTable {
@@ -178,6 +187,16 @@ export interface LoginLinkTable {
   admin: number;
   created_at: string;
   expires_at: string;
+  used_at: string | null;
+}
+
+/** A one-time extend link of an expiry mail: the VM and the expiry it extends, used once. */
+export interface ExtendLinkTable {
+  /** The secret's keyed hash (secrets.ts). */
+  hash: string;
+  vm_id: string;
+  expires_at: string;
+  created_at: string;
   used_at: string | null;
 }
 
@@ -253,6 +272,7 @@ export interface Database {
   store_keys: StoreKeyTable;
   vm_log_chunks: VmLogChunkTable;
   mail_outbox: MailOutboxTable;
+  extend_links: ExtendLinkTable;
 }
 
 export type UserRow = Selectable<UserTable>;

@@ -14,7 +14,9 @@ import type { NewVm, VmRow, VmTable } from "./schema.js";
  * is the address clients use to reach the VM's node; one that is not a plain host name or IP literal
  * (stored before nodes' requests were checked) is never shown, since `vgrid ssh` hands it to ssh.
  */
-export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | null = null): Vm {
+export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | null = null, hostOnline = true): Vm {
+  // A VM of an offline node is not known to answer: it shows as not responding, last seen at its node's last sync.
+  const responding = row.responding === 1 && hostOnline;
   const reachable =
     row.ssh_port !== null &&
     sshHost !== null &&
@@ -27,7 +29,7 @@ export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | 
     image: row.image,
     host: row.host,
     state: row.state as VmState,
-    responding: row.responding === 1,
+    responding,
     // While it answers, it was last seen at its node's last sync (nothing is written per VM then).
     lastSeenAt: row.responding === 1 ? (hostLastSeen ?? row.last_seen_at) : row.last_seen_at,
     memoryMiB: row.memory_mib,
@@ -71,12 +73,22 @@ function selectVmsWithHost(db: DbOrTx) {
     .selectFrom("vms")
     .innerJoin("hosts", "hosts.name", "vms.host")
     .selectAll("vms")
-    .select(["hosts.ssh_host", "hosts.last_seen_at as host_last_seen"]);
+    .select(["hosts.ssh_host", "hosts.last_seen_at as host_last_seen", "hosts.online as host_online"]);
 }
 
 export async function findVm(db: DbOrTx, id: string): Promise<Vm | undefined> {
   const row = await selectVmsWithHost(db).where("vms.id", "=", id).executeTakeFirst();
-  return row && toVm(row, row.ssh_host, row.host_last_seen);
+  return row && toVm(row, row.ssh_host, row.host_last_seen, row.host_online === 1);
+}
+
+/** The VMs of `ids` that exist, in one query per chunk (for publishing what a pass changed). */
+export async function findVms(db: DbOrTx, ids: readonly string[]): Promise<Vm[]> {
+  const out: Vm[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await selectVmsWithHost(db).where("vms.id", "in", ids.slice(i, i + 500)).execute();
+    out.push(...rows.map((r) => toVm(r, r.ssh_host, r.host_last_seen, r.host_online === 1)));
+  }
+  return out;
 }
 
 export interface VmFilter {
@@ -100,7 +112,7 @@ export async function listVms(db: DbOrTx, filter: VmFilter, page: Page): Promise
     q = q.where((eb) => eb.or([eb("vms.created_at", ">", createdAt), eb.and([eb("vms.created_at", "=", createdAt), eb("vms.id", ">", id)])]));
   }
   const rows = await q.orderBy("vms.created_at").orderBy("vms.id").limit(page.limit + 1).execute();
-  return rows.map((r) => toVm(r, r.ssh_host, r.host_last_seen));
+  return rows.map((r) => toVm(r, r.ssh_host, r.host_last_seen, r.host_online === 1));
 }
 
 /** The key a page of VMs is ordered by, for its cursor. */
@@ -135,7 +147,8 @@ export async function askTermination(
 ): Promise<boolean> {
   const result = await db
     .updateTable("vms")
-    .set({ state: "terminating", terminated_by: asked.by, termination_reason: asked.reason, updated_at: at.toISOString() })
+    // Nothing more for the policy pass to do: it is on its way out.
+    .set({ state: "terminating", terminated_by: asked.by, termination_reason: asked.reason, updated_at: at.toISOString(), policy_at: null })
     .where("id", "=", id)
     .where("state", "in", from)
     .executeTakeFirst();
