@@ -26,6 +26,7 @@ import { eventually } from "../test/support/processes.js";
 import { startTestServer } from "../test/support/server.js";
 import { VgridProcess, startVgrid } from "../test/support/vgrid.js";
 import { hostName, secret, startCluster, type Cluster } from "./support/sim-cluster.js";
+import { benchVmRow } from "./support/vm-rows.js";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bench";
 const { values, positionals } = parseArgs({
@@ -289,31 +290,11 @@ async function due(): Promise<void> {
             .values(
               Array.from({ length: 1000 }, (_, j) => {
                 const n = i + j;
-                const id = `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
-                return {
-                  id,
-                  name: `vm-${n}`,
-                  owner: "bench",
-                  image: "tiny",
-                  host: "h1",
+                return benchVmRow(n, now, {
                   state: n % 10 === 0 ? "terminated" : "running",
-                  responding: 1,
-                  last_seen_at: null,
-                  memory_mib: 128,
-                  cpus: 1,
-                  created_at: new Date(now - month).toISOString(),
                   // A deterministic spread over the month to come.
                   expires_at: new Date(now + ((n * 7919) % total) * (month / total)).toISOString(),
-                  ssh_port: null,
-                  ip: null,
-                  mac: `52:54:00:${[n >> 16, (n >> 8) & 255, n & 255].map((b) => b.toString(16).padStart(2, "0")).join(":")}`,
-                  error: null,
-                  error_detail: null,
-                  ssh_host_keys: null,
-                  ssh_keys: "[]",
-                  updated_at: new Date(now).toISOString(),
-                  request_id: null,
-                };
+                });
               }),
             )
             .execute();

@@ -78,6 +78,21 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "stop a VM and delete its disks",
     load: () => import("./commands/terminate.js"),
   },
+  stop: {
+    usage: "vgrid stop ID [--force] [--json]",
+    summary: "stop a VM, keeping its disk (--force: without asking its guest to power down)",
+    load: () => import("./commands/power.js").then((m) => m.powerCommand("stop")),
+  },
+  start: {
+    usage: "vgrid start ID [--json]",
+    summary: "boot a stopped VM again from its disk",
+    load: () => import("./commands/power.js").then((m) => m.powerCommand("start")),
+  },
+  reboot: {
+    usage: "vgrid reboot ID [--force] [--json]",
+    summary: "reboot a running VM (--force: a reset, without asking its guest)",
+    load: () => import("./commands/power.js").then((m) => m.powerCommand("reboot")),
+  },
   extend: {
     usage: "vgrid extend ID --hours H [--json]",
     summary: "push a VM's expiry out",

@@ -1,6 +1,7 @@
 // A small typed client for the vgrid REST API (/api/v1): the CLI talks to the server like any other user.
 
 import type { DeployRequest, Image, Me, SshKeys, Vm } from "../core/api.js";
+import type { PowerAction } from "../core/vm-state.js";
 import { oneLine } from "./errors.js";
 
 export type { DeployRequest, Image, Me, Vm };
@@ -106,6 +107,11 @@ export class ApiClient {
   /** Without a reason, the request has no body at all (as servers before reasons took it). */
   terminateVm(id: string, reason?: string): Promise<Vm> {
     return this.request<Vm>("DELETE", `/vms/${encodeURIComponent(id)}`, reason === undefined ? undefined : { reason });
+  }
+
+  /** POST /vms/{id}/stop, /start or /reboot; `force` only when asked (a start has nothing to force). */
+  powerVm(id: string, action: PowerAction, force: boolean): Promise<Vm> {
+    return this.request<Vm>("POST", `/vms/${encodeURIComponent(id)}/${action}`, force ? { force: true } : undefined);
   }
 
   extendVm(id: string, hours: number): Promise<Vm> {

@@ -152,7 +152,7 @@ test("an image whose disk a sidecar in the image directory describes keeps how i
   const tiny = {
     tag: "tiny", name: "Tiny", boot: "direct" as const, disk: "tiny.qcow2", kernel: "tiny.vmlinuz", initrd: "tiny.initrd",
     cmdline: "console=ttyS0 vgrid_username=${username}", minMemoryMiB: 128, defaultMemoryMiB: 256, maxMemoryMiB: 2048, maxCpus: 4,
-    description: "a busybox guest",
+    description: "a busybox guest", restartOnCrash: false, defaultHours: null, maxHours: null,
   };
   const node = NODE.replace("default: slc4.img", "default: tiny.qcow2");
   const result = importLegacyConfig({

@@ -2,6 +2,7 @@
 
 import { setTimeout as sleepMs } from "node:timers/promises";
 import type { Vm } from "../core/api.js";
+import { isPoweredOff } from "../core/vm-state.js";
 import { ConnectionError, type ApiClient } from "./client.js";
 import { Failure } from "./errors.js";
 import { vmLabel } from "./output.js";
@@ -20,9 +21,9 @@ export function isReady(vm: Vm): boolean {
   return vm.state === "running" && vm.responding;
 }
 
-/** States from which a VM will never become ready. */
+/** States from which a VM will never become ready by itself (a stopped one waits for someone to start it). */
 function isHopeless(vm: Vm): boolean {
-  return vm.state === "failed" || vm.state === "terminating" || vm.state === "terminated";
+  return vm.state === "failed" || vm.state === "terminating" || vm.state === "terminated" || isPoweredOff(vm.state);
 }
 
 export async function waitUntilReady(client: Pick<ApiClient, "getVm">, first: Vm, options: WaitOptions): Promise<Vm> {
@@ -37,7 +38,8 @@ export async function waitUntilReady(client: Pick<ApiClient, "getVm">, first: Vm
     last = progress;
     if (isReady(vm)) return vm;
     if (isHopeless(vm)) {
-      throw new Failure(`${vmLabel(vm)} is ${vm.state}: ${vm.error ?? "the server gave no reason"}`);
+      const why = isPoweredOff(vm.state) ? `it was stopped; start it with vgrid start ${vm.name}` : (vm.error ?? "the server gave no reason");
+      throw new Failure(`${vmLabel(vm)} is ${vm.state}: ${why}`);
     }
     if (now() >= deadline) {
       throw new Failure(

@@ -53,6 +53,12 @@ export const VmSchema = Type.Object(
     updatedAt: Type.String(),
     /** Why it is terminated, in words its owner reads; null until then, or when none was given. */
     reason: Nullable(Type.String()),
+    /**
+     * What its node is still doing at its owner's (or the policy's) request: `stopping` (stopped or
+     * expired, its node not yet done stopping it), `rebooting` (a reboot its node has not yet done);
+     * null otherwise. A stopped or expired VM is not "not responding": no liveness alarm is raised for it.
+     */
+    transition: Nullable(Type.Union([Type.Literal("stopping"), Type.Literal("rebooting")])),
   },
   { additionalProperties: false, $id: "Vm" },
 );
@@ -92,6 +98,17 @@ export const TerminateRequestSchema = Type.Object(
   { additionalProperties: false },
 );
 export type TerminateRequest = Static<typeof TerminateRequestSchema>;
+
+/** `POST /vms/{id}/stop`, `/start`, `/reboot`, whose body may be left out. */
+export const PowerRequestSchema = Type.Object(
+  {
+    force: Type.Optional(
+      Type.Boolean({ description: "stop: quit at once without asking the guest to power down; reboot: a reset (QMP system_reset); start: nothing to force" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type PowerRequest = Static<typeof PowerRequestSchema>;
 
 /** `POST /vms/{id}/extend`. */
 export const ExtendRequestSchema = Type.Object({ hours: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false });
@@ -155,6 +172,8 @@ export const MeSchema = Type.Object({
     defaultHours: Type.Number(),
     maxHours: Type.Number(),
   }),
+  /** Room in the cluster now: the VMs its online hosts can still take, by their VM limits. */
+  capacity: Type.Object({ freeVms: Type.Integer() }),
   sshKeys: Type.Array(Type.String()),
 });
 export type Me = Static<typeof MeSchema>;

@@ -34,13 +34,22 @@ export const ImageEntrySchema = Type.Object(
     defaultMemoryMiB: Type.Integer({ minimum: 16, default: 512 }),
     maxMemoryMiB: Type.Integer({ minimum: 16, default: 4096 }),
     maxCpus: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+    /**
+     * The seed's `on_crash = 'restart'`: a VM whose QEMU died without vgrid stopping it is started
+     * again by its node (a bounded number of times an hour) instead of being failed.
+     */
+    restartOnCrash: Type.Optional(Type.Boolean({ default: false })),
+    /** How long its VMs live unless asked, and the furthest an owner may push their expiry, from now: */
+    /** each bounded by [expiry] as well (the smaller maximum wins). Null: [expiry]'s. */
+    defaultHours: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()], { default: null })),
+    maxHours: Type.Optional(Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()], { default: null })),
   },
   { additionalProperties: false },
 );
 export type ImageEntry = Static<typeof ImageEntrySchema>;
 
 /** How a node boots an image: what of the entry travels to the node (file names, never paths). */
-export const ImageBootSchema = Type.Pick(ImageEntrySchema, ["tag", "disk", "kernel", "initrd", "cmdline"]);
+export const ImageBootSchema = Type.Pick(ImageEntrySchema, ["tag", "disk", "kernel", "initrd", "cmdline", "restartOnCrash"]);
 export type ImageBoot = Static<typeof ImageBootSchema>;
 
 /** The image object of the public API (`GET /images`): its description always there, null when none. */
@@ -48,6 +57,9 @@ export const ImageSchema = Type.Object(
   {
     ...Type.Pick(ImageEntrySchema, ["tag", "name", "boot", "minMemoryMiB", "defaultMemoryMiB", "maxMemoryMiB", "maxCpus"]).properties,
     description: Type.Union([Type.String(), Type.Null()]),
+    /** Its own lifetime bounds, null where [expiry]'s apply (always in the server's answers). */
+    defaultHours: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+    maxHours: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   },
   { $id: "Image" },
 );
@@ -56,7 +68,10 @@ export type Image = Static<typeof ImageSchema>;
 /** The image object of an entry. */
 export function publicImage(entry: ImageEntry): Image {
   const { tag, name, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus } = entry;
-  return { tag, name, description: entry.description ?? null, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus };
+  return {
+    tag, name, description: entry.description ?? null, boot, minMemoryMiB, defaultMemoryMiB, maxMemoryMiB, maxCpus,
+    defaultHours: entry.defaultHours ?? null, maxHours: entry.maxHours ?? null,
+  };
 }
 
 /** The rules between an entry's fields that a schema cannot say: `key` and why, or undefined. */
@@ -70,7 +85,19 @@ export function imageEntryProblem(image: ImageEntry): { key: string; reason: str
       reason: `memory must be minMemoryMiB <= defaultMemoryMiB <= maxMemoryMiB, not ${image.minMemoryMiB}, ${image.defaultMemoryMiB}, ${image.maxMemoryMiB}`,
     };
   }
+  if (image.defaultHours != null && image.maxHours != null && image.defaultHours > image.maxHours) {
+    return { key: "defaultHours", reason: `defaultHours ${image.defaultHours} is more than maxHours ${image.maxHours}: give defaultHours <= maxHours` };
+  }
   return undefined;
+}
+
+/** A deploy's and an extension's bounds for VMs of `image`: its own where it sets them, within [expiry]'s. */
+export function lifetimeLimits(
+  image: Pick<ImageEntry, "defaultHours" | "maxHours"> | undefined,
+  expiry: { defaultHours: number; maxHours: number },
+): { defaultHours: number; maxHours: number } {
+  const maxHours = Math.min(expiry.maxHours, image?.maxHours ?? Infinity);
+  return { defaultHours: Math.min(image?.defaultHours ?? expiry.defaultHours, maxHours), maxHours };
 }
 
 /** A sidecar file's text as a catalog entry, its defaults filled in; refused naming the file and key. */

@@ -24,6 +24,14 @@ export const VmSpecSchema = Type.Object(
     sshKeys: Type.Array(Type.String()),
     image: ImageBootSchema,
     desired: Type.Enum(DESIRED_STATES),
+    /** With `desired: stopped`: stop it at once (QMP quit), without asking the guest to power down first. */
+    forceStop: Type.Optional(Type.Boolean()),
+    /**
+     * A reboot its owner asked for and the node has not yet said it did: each is numbered, so that a
+     * node reboots once per ask (it reports the highest number done as `rebooted`). `force`: a reset
+     * (QMP system_reset) rather than a stop that asks the guest first, then a boot from its own disk.
+     */
+    reboot: Type.Optional(Type.Object({ generation: Type.Integer({ minimum: 1 }), force: Type.Boolean() }, { additionalProperties: false })),
     /** The id of the API request that deployed it: the node logs it with every line about the VM. */
     requestId: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
   },
@@ -61,6 +69,14 @@ export const VmReportSchema = Type.Object(
      * read them; the server keeps the first ones it hears of and never changes them after.
      */
     sshHostKeys: Type.Optional(Type.Array(Type.String({ maxLength: MAX_HOST_KEY_LENGTH }), { maxItems: MAX_HOST_KEYS })),
+    /** The highest reboot number (VmSpec's `reboot.generation`) this node has carried out for the VM. */
+    rebooted: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+    /**
+     * The last time this node booted again a VM whose image says restartOnCrash after its QEMU died:
+     * when, why, and which restart it was, in words its owner reads. Each new one is a row of the VM's
+     * history (the words stay in the reports that follow, so none is missed between two syncs).
+     */
+    crashRestart: Type.Optional(Type.String({ maxLength: MAX_ERROR_LENGTH })),
   },
   { additionalProperties: false },
 );

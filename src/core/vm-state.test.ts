@@ -5,6 +5,9 @@ import {
   VM_STATES,
   canExtend,
   canMove,
+  canPower,
+  isPoweredOff,
+  shouldRespond,
   desiredOf,
   isFinal,
   nextState,
@@ -31,6 +34,20 @@ test("node reports move a VM through its states; the owner's terminate always wi
     ["terminated", "running", "terminated"],
     ["failed", "running", "failed"],
     ["failed", "terminated", "failed"],
+    // A report of stopped confirms a stop the server decided; it never stops a VM by itself.
+    ["running", "stopped", "running"],
+    ["provisioning", "stopped", "provisioning"],
+    ["failed", "stopped", "failed"],
+    // A stopped or expired VM is moved only by an action: a report sent before the node heard of the
+    // stop (still running, or still booting) must not bring it back, nor may a crash report fail it.
+    ["stopped", "running", "stopped"],
+    ["stopped", "provisioning", "stopped"],
+    ["stopped", "failed", "stopped"],
+    ["stopped", "stopped", "stopped"],
+    ["expired", "running", "expired"],
+    ["expired", "provisioning", "expired"],
+    ["expired", "terminated", "expired"],
+    ["expired", "failed", "expired"],
   ];
   for (const [current, reported, expected] of rows) {
     assert.equal(nextState(current, reported), expected, `${current} + ${reported}`);
@@ -43,14 +60,16 @@ test("the node is told to run a live VM, stop a failed one (keeping its files), 
     ["provisioning", "running"],
     ["running", "running"],
     ["failed", "stopped"],
+    ["stopped", "stopped"],
+    ["expired", "stopped"],
     ["terminating", "terminated"],
     ["terminated", undefined],
   ];
   for (const [state, desired] of rows) assert.equal(desiredOf(state), desired, state);
 });
 
-test("every state but terminated holds its slot; only terminated is final, and nothing leaves it", () => {
-  assert.deepEqual(HOLDING_STATES, ["pending", "provisioning", "running", "terminating", "failed"]);
+test("every state but terminated holds its slot (stopped and expired too); only terminated is final, and nothing leaves it", () => {
+  assert.deepEqual(HOLDING_STATES, ["pending", "provisioning", "running", "stopped", "expired", "terminating", "failed"]);
   assert.deepEqual(VM_STATES.filter(isFinal), ["terminated"]);
   for (const to of VM_STATES) assert.equal(canMove("terminated", to), false, `terminated -> ${to}`);
 });
@@ -61,6 +80,7 @@ test("the allowed moves: every live state may be terminated, and terminating onl
     ["provisioning", "terminating", true],
     ["running", "terminating", true],
     ["failed", "terminating", true],
+    ["expired", "terminating", true],
     ["terminating", "terminated", true],
     ["terminating", "running", false],
     ["pending", "terminated", false],
@@ -68,10 +88,33 @@ test("the allowed moves: every live state may be terminated, and terminating onl
     ["failed", "running", false],
     ["running", "provisioning", true],
     ["running", "pending", false],
+    // Stop, start (back to provisioning: the node boots it from its own disk), expiry with grace.
+    ["running", "stopped", true],
+    ["pending", "stopped", true],
+    ["stopped", "provisioning", true],
+    ["stopped", "running", false],
+    ["stopped", "expired", true],
+    ["running", "expired", true],
+    ["expired", "provisioning", true],
+    ["expired", "stopped", false],
+    ["stopped", "terminating", true],
+    ["expired", "terminating", true],
+    ["failed", "stopped", false],
   ];
   for (const [from, to, allowed] of rows) assert.equal(canMove(from, to), allowed, `${from} -> ${to}`);
 });
 
 test("only a VM that is neither terminating nor terminated can be extended", () => {
-  assert.deepEqual(VM_STATES.filter(canExtend), ["pending", "provisioning", "running", "failed"]);
+  assert.deepEqual(VM_STATES.filter(canExtend), ["pending", "provisioning", "running", "stopped", "expired", "failed"]);
+});
+
+test("power: a booting or running VM may be stopped, only a stopped one started, only a running one rebooted", () => {
+  assert.deepEqual(VM_STATES.filter((s) => canPower("stop", s)), ["pending", "provisioning", "running"]);
+  assert.deepEqual(VM_STATES.filter((s) => canPower("start", s)), ["stopped"]);
+  assert.deepEqual(VM_STATES.filter((s) => canPower("reboot", s)), ["running"]);
+});
+
+test("a stopped or expired VM is powered off and not expected to answer: no liveness alarm for it", () => {
+  assert.deepEqual(VM_STATES.filter(isPoweredOff), ["stopped", "expired"]);
+  assert.deepEqual(VM_STATES.filter(shouldRespond), ["pending", "provisioning", "running"]);
 });

@@ -18,6 +18,7 @@ test("the sidecar names the files by base name and keeps ${username} for the nod
   assert.deepEqual(tinySidecar(imagePaths("/any/dir/tiny.qcow2")), {
     tag: "tiny",
     name: "Tiny (busybox + dropbear)",
+    description: "A minimal Linux to try vgrid with: a shell and an ssh server, ready in seconds. No package manager; what you write on its disk lasts as long as the VM.",
     boot: "direct",
     disk: "tiny.qcow2",
     kernel: "tiny.vmlinuz",

@@ -82,6 +82,7 @@ export function tinySidecar(paths: ImagePaths): ImageEntry {
   return {
     tag: "tiny",
     name: "Tiny (busybox + dropbear)",
+    description: "A minimal Linux to try vgrid with: a shell and an ssh server, ready in seconds. No package manager; what you write on its disk lasts as long as the VM.",
     boot: "direct",
     disk: basename(paths.disk),
     kernel: basename(paths.kernel),

@@ -10,6 +10,7 @@ import { printable } from "../core/names.js";
 import { isSafeSshHost, type SyncResponse, type VmReport, type VmSpec } from "../core/protocol.js";
 import { realClock, type Clock } from "./clock.js";
 import { ConsoleShipper } from "./console-shipper.js";
+import { crashVerdict } from "./crash-restarts.js";
 import { NOT_LOOKED, decide, isSettled, type Action, type VmSituation } from "./decide.js";
 import { DriverError, detailOf, type Driver } from "./drivers/driver.js";
 import { LivenessProber } from "./liveness-prober.js";
@@ -53,6 +54,7 @@ export class Agent {
   private stopped = false;
 
   private readonly opts: AgentOptions;
+  private readonly clock: Clock;
 
   constructor(options: AgentOptions) {
     // Every line about a VM carries the id of the request that deployed it: one VM's story reads
@@ -73,6 +75,7 @@ export class Agent {
       );
     }
     const clock = opts.clock ?? realClock;
+    this.clock = clock;
     // This agent's own connections to the server, closed by shutdown (see ServerLink for why).
     this.link = new ServerLink(opts.serverUrl, opts.token, opts.serverTrust);
     this.loop = new SyncLoop({
@@ -98,6 +101,10 @@ export class Agent {
       onChange: (id, change) => {
         const vm = this.vms.get(id);
         if (vm) this.setReport(vm, change);
+      },
+      onCrash: (id, error, detail) => {
+        const vm = this.vms.get(id);
+        if (vm) this.crashed(vm, error, detail);
       },
       log: opts.log,
       signal: this.stopping.signal,
@@ -173,7 +180,11 @@ export class Agent {
         this.queue.enqueue(spec.id, () => this.converge(fresh));
       } else if (vm.spec.desired !== spec.desired) {
         this.changeDesired(vm, spec);
+      } else if (spec.reboot !== undefined && spec.reboot.generation !== vm.spec.reboot?.generation) {
+        // A reboot asked for just now: carried out at once, whatever the back-off of earlier passes.
+        this.changeDesired(vm, spec);
       } else {
+        vm.spec = spec;
         this.retryIfUnsettled(vm);
       }
     }
@@ -195,8 +206,8 @@ export class Agent {
   }
 
   private changeDesired(vm: VmRecord, spec: VmSpec): void {
+    if (vm.spec.desired !== spec.desired) vm.isStopped = false;
     vm.spec = spec;
-    vm.isStopped = false;
     this.queue.resetBackoff(spec.id);
     this.queue.enqueue(spec.id, () => this.converge(vm));
   }
@@ -256,11 +267,21 @@ export class Agent {
         this.setReport(vm, { state: "terminated", responding: false, sshPort: null, ip: null, error: null, detail: null });
         log("VM terminated", { vm: id });
         return;
-      case "stop-keep-files":
-        await driver.stop(id, signal);
+      case "stop-keep-files": {
+        const force = vm.spec.forceStop === true;
+        await driver.stop(id, signal, { force });
         vm.isStopped = true;
-        this.setReport(vm, { state: "failed", responding: false });
-        log("failed VM stopped; its files stay until it is terminated", { vm: id });
+        // A failed VM stays failed (its reason is what its owner reads); any other is stopped, as asked.
+        const failed = vm.observed && vm.report.state === "failed";
+        this.setReport(vm, { state: failed ? "failed" : "stopped", responding: false });
+        log(failed ? "failed VM stopped; its files stay until it is terminated" : "VM stopped; its disk stays", { vm: id, force });
+        return;
+      }
+      case "reboot":
+        await this.reboot(vm, action.force, signal);
+        return;
+      case "crashed":
+        this.crashed(vm, action.error, action.detail);
         return;
       case "adopt":
         if (vm.report.state !== "running") log("VM adopted", { vm: id, sshPort: action.seen.sshPort, ip: action.seen.address });
@@ -294,6 +315,53 @@ export class Agent {
     this.setReport(vm, { state: "running", responding: false, ...reachOf(started), error: null, detail: null });
     this.prober.probeSoon(spec.id);
     log("VM running", { vm: spec.id, sshPort: started.sshPort, ip: started.address });
+  }
+
+  /**
+   * Reboots a running VM and says so: `rebooted` tells the server this reboot is done, so it is not
+   * asked again; the guest answers again only once it has booted (the prober sees it soon).
+   */
+  private async reboot(vm: VmRecord, force: boolean, signal: AbortSignal): Promise<void> {
+    const { driver, log } = this.opts;
+    const { spec } = vm;
+    const generation = spec.reboot?.generation ?? 0;
+    log(force ? "resetting VM" : "rebooting VM", { vm: spec.id, generation });
+    this.setReport(vm, { responding: false });
+    const seen = await driver.reboot(spec, force, signal);
+    vm.rebootDone = Math.max(vm.rebootDone, generation);
+    if (seen.state !== "running" && seen.state !== "unknown") {
+      throw new DriverError(seen.error ?? `the ${driver.name} driver did not start the VM again after its reboot`, seen.detail);
+    }
+    this.setReport(vm, { state: "running", responding: false, ...reachOf(seen), error: null, detail: null, rebooted: vm.rebootDone });
+    this.prober.probeSoon(spec.id);
+    log("VM rebooted", { vm: spec.id, sshPort: seen.sshPort, force });
+  }
+
+  /**
+   * A VM this run saw run is gone (its QEMU died, or its guest ended) without vgrid stopping it: failed
+   * with the driver's words, unless its image says restartOnCrash. Then it is booted again from its own
+   * disk, within crash-restarts.ts's bound, each restart reported (the server writes it in the VM's
+   * history); one crash more and it is failed, saying it crashed too often. Counted by this agent's run.
+   */
+  private crashed(vm: VmRecord, error: string, detail: string | null): void {
+    const { log } = this.opts;
+    const { id } = vm.spec;
+    if (vm.spec.image.restartOnCrash !== true) {
+      log("VM failed", { vm: id, err: error, detail });
+      this.setReport(vm, { state: "failed", responding: false, error, detail });
+      return;
+    }
+    const verdict = crashVerdict(vm.crashRestarts, this.clock.now(), error);
+    if (!verdict.restart) {
+      log("VM crashed too often; failing it", { vm: id, err: error, detail });
+      this.setReport(vm, { state: "failed", responding: false, error: verdict.error, detail });
+      return;
+    }
+    vm.crashRestarts = verdict.times;
+    log("VM crashed; restarting it (restartOnCrash)", { vm: id, err: error, detail, restarts: verdict.times.length });
+    this.setReport(vm, { state: "provisioning", responding: false, crashRestart: verdict.words });
+    this.queue.resetBackoff(id);
+    this.queue.enqueue(id, () => this.converge(vm));
   }
 
   /** What a failed pass tells the owner: the driver's words (its message), and its detail for admins. */

@@ -51,9 +51,16 @@ test("the agent's next step for a VM, case by case", () => {
     ["boot a VM whose start could not tell, and is now gone", at({ reported: "provisioning", seen: seen("gone") }), { kind: "create-and-start" }],
     ["replace a QEMU whose guest ended before this run reported it", at({ seen: panicked }), { kind: "create-and-start" }],
     // A VM this run reported running, and saw die: failed, in the driver's words.
-    ["its QEMU died", at({ reported: "running", seen: died }), { kind: "report-failed", error: died.error!, detail: died.detail }],
-    ["its guest panicked", at({ reported: "running", seen: panicked }), { kind: "report-failed", error: panicked.error!, detail: panicked.detail }],
-    ["gone, and the driver cannot say why", at({ reported: "running", seen: seen("gone") }), { kind: "report-failed", error: "the VM stopped unexpectedly", detail: null }],
+    ["its QEMU died", at({ reported: "running", seen: died }), { kind: "crashed", error: died.error!, detail: died.detail }],
+    ["its guest panicked", at({ reported: "running", seen: panicked }), { kind: "crashed", error: panicked.error!, detail: panicked.detail }],
+    ["gone, and the driver cannot say why", at({ reported: "running", seen: seen("gone") }), { kind: "crashed", error: "the VM stopped unexpectedly", detail: null }],
+    // Its owner asked for a reboot: carried out once it runs, never on a VM still booting or gone.
+    ["reboot a running VM", at({ reported: "running", seen: seen("running"), rebootDue: { force: false } }), { kind: "reboot", force: false }],
+    ["reset a running VM", at({ reported: "running", seen: seen("running"), rebootDue: { force: true } }), { kind: "reboot", force: true }],
+    ["a reboot waits for a silent QEMU", at({ reported: "running", seen: silent, rebootDue: { force: false } }), { kind: "wait", seen: silent }],
+    // A stopped VM (by its owner, or failed) is stopped, its files kept.
+    ["stop a running VM its owner stopped", at({ desired: "stopped", reported: "running" }), { kind: "stop-keep-files" }],
+    ["a VM stopped by this run needs nothing more", at({ desired: "stopped", reported: "stopped", isStopped: true }), { kind: "none" }],
     ["its files vanished", at({ reported: "running", seen: undefined }), { kind: "report-failed", error: "the VM's files are gone from the node", detail: null }],
     // What the driver cannot boot is refused in words, not attempted; what already runs is adopted.
     [
@@ -69,7 +76,7 @@ test("the agent's next step for a VM, case by case", () => {
   ];
   for (const [what, situation, expected] of rows) assert.deepEqual(decide(situation), expected, what);
   const kinds = new Set(rows.map(([, , action]) => action.kind));
-  assert.deepEqual([...kinds].sort(), ["adopt", "create-and-start", "destroy", "look", "none", "report-failed", "stop-keep-files", "wait"]);
+  assert.deepEqual([...kinds].sort(), ["adopt", "crashed", "create-and-start", "destroy", "look", "none", "reboot", "report-failed", "stop-keep-files", "wait"]);
 });
 
 test("a VM is settled when it is as the server wants it, or only the server can move it on", () => {
@@ -78,6 +85,7 @@ test("a VM is settled when it is as the server wants it, or only the server can 
     ["running and failed (final)", { reported: "failed" }, true],
     ["running, still provisioning", { reported: "provisioning" }, false],
     ["running, nothing reported yet", {}, false],
+    ["running, a reboot still to do", { reported: "running", rebootDue: { force: false } }, false],
     ["stopped once stopped", { desired: "stopped", isStopped: true }, true],
     ["stopped, not yet", { desired: "stopped", reported: "failed" }, false],
     ["terminated once reported", { desired: "terminated", reported: "terminated" }, true],

@@ -17,6 +17,8 @@ export interface VmSituation {
   seen: VmObservation | undefined | typeof NOT_LOOKED;
   /** The boot mode the VM's image needs when the driver cannot boot it so; null when it can. */
   unsupportedBoot: BootMode | null;
+  /** A reboot the server asked for that this node has not carried out yet; null when none. */
+  rebootDue?: { force: boolean } | null;
 }
 
 export type Action =
@@ -32,6 +34,13 @@ export type Action =
   /** A failed VM holds its slot and hostname until terminated: stop it, keep its files (its logs). */
   | { kind: "stop-keep-files" }
   | { kind: "destroy" }
+  /** It runs and its owner asked for a reboot: a reset (force), or a stop that asks the guest, then a boot. */
+  | { kind: "reboot"; force: boolean }
+  /**
+   * This run saw it run, and now its process is gone or its guest ended: the agent fails it, or boots
+   * it again when its image says restartOnCrash (within a bound).
+   */
+  | { kind: "crashed"; error: string; detail: string | null }
   | { kind: "report-failed"; error: string; detail: string | null };
 
 export function decide(s: VmSituation): Action {
@@ -50,14 +59,14 @@ function decideRunning(s: VmSituation): Action {
   if (s.reported === "failed") return { kind: "none" };
   if (s.seen === NOT_LOOKED) return { kind: "look" };
   const { seen } = s;
-  if (seen?.state === "running") return { kind: "adopt", seen };
+  if (seen?.state === "running") return s.rebootDue ? { kind: "reboot", force: s.rebootDue.force } : { kind: "adopt", seen };
   if (seen?.state === "unknown") return { kind: "wait", seen };
   // Gone, halted, or nothing on the node. Having reported it running, this run saw it die: only a
   // process that is gone, or a guest that ended for good, fails a VM. Otherwise it was never started
   // here, or stopped (Ctrl-C on `vgrid up`): boot it (again).
   if (s.reported === "running") {
     if (seen === undefined) return { kind: "report-failed", error: "the VM's files are gone from the node", detail: null };
-    return { kind: "report-failed", error: seen.error ?? "the VM stopped unexpectedly", detail: seen.detail };
+    return { kind: "crashed", error: seen.error ?? "the VM stopped unexpectedly", detail: seen.detail };
   }
   if (s.unsupportedBoot !== null) {
     return {
@@ -70,10 +79,10 @@ function decideRunning(s: VmSituation): Action {
 }
 
 /** Whether the VM is as the server wants it, as far as the agent can make it (a failure is final). */
-export function isSettled(s: Pick<VmSituation, "desired" | "reported" | "isStopped">): boolean {
+export function isSettled(s: Pick<VmSituation, "desired" | "reported" | "isStopped" | "rebootDue">): boolean {
   switch (s.desired) {
     case "running":
-      return s.reported === "running" || s.reported === "failed";
+      return (s.reported === "running" && !s.rebootDue) || s.reported === "failed";
     case "stopped":
       return s.isStopped;
     case "terminated":

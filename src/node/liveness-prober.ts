@@ -30,6 +30,11 @@ export interface ProberOptions {
   isProbed: (id: string) => boolean;
   /** A change to VM `id`'s report. */
   onChange: (id: string, change: Partial<VmReport>) => void;
+  /**
+   * VM `id` was running and is gone (its QEMU died, its guest ended): the agent fails it or restarts
+   * it (restartOnCrash). Without it, the VM is reported failed.
+   */
+  onCrash?: (id: string, error: string, detail: string | null) => void;
   log: (msg: string, fields?: Record<string, unknown>) => void;
   /** Aborted by the agent's shutdown: ends the driver's answers and the ssh probes in flight. */
   signal: AbortSignal;
@@ -129,7 +134,11 @@ export class LivenessProber {
       const seen = await driver.inspect(id, signal);
       if (this.stopped || !this.opts.isProbed(id)) return;
       const action = decide({ desired: target.desired, reported: report.state, isStopped: false, seen, unsupportedBoot: null });
-      if (action.kind === "report-failed") {
+      if (action.kind === "crashed" && this.opts.onCrash) {
+        this.opts.onCrash(id, action.error, action.detail);
+        return;
+      }
+      if (action.kind === "report-failed" || action.kind === "crashed") {
         log("VM failed", { vm: id, err: action.error, detail: action.detail });
         this.opts.onChange(id, { state: "failed", responding: false, error: action.error, detail: action.detail });
         return;

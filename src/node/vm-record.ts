@@ -18,11 +18,15 @@ export interface VmRecord {
   looked: boolean;
   /** The driver stopped the VM since the server asked for `stopped`. */
   isStopped: boolean;
+  /** The highest reboot number (the spec's `reboot.generation`) this run has carried out. */
+  rebootDone: number;
+  /** When this run booted the VM again after a crash (restartOnCrash), for the bound on restarts. */
+  crashRestarts: number[];
 }
 
 export function newRecord(spec: VmSpec): VmRecord {
   const report: VmReport = { id: spec.id, state: "provisioning", responding: false, sshPort: null, ip: null, error: null, detail: null };
-  return { spec, report, observed: false, looked: false, isStopped: false };
+  return { spec, report, observed: false, looked: false, isStopped: false, rebootDone: 0, crashRestarts: [] };
 }
 
 /** The VM as decide() reads it, given what the driver sees and what the driver can boot. */
@@ -34,7 +38,14 @@ export function situationOf(vm: VmRecord, seen: VmSituation["seen"], capabilitie
     isStopped: vm.isStopped,
     seen,
     unsupportedBoot: capabilities.bootModes.includes(mode) ? null : mode,
+    rebootDue: rebootDue(vm),
   };
+}
+
+/** The reboot the server asks for that this run has not carried out, or null. */
+export function rebootDue(vm: Pick<VmRecord, "spec" | "rebootDone">): { force: boolean } | null {
+  const asked = vm.spec.reboot;
+  return asked !== undefined && asked.generation > vm.rebootDone ? { force: asked.force } : null;
 }
 
 /** Applies a change to the VM's report, its words bounded to the protocol's maxima; false if nothing new. */

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { sampleVm } from "../../test/support/fixtures.js";
-import type { Host, Image } from "../core/api.js";
+import type { Host, Image, Vm } from "../core/api.js";
 import {
   applyVmEvent,
+  capacityWords,
   checkSshKey,
   cpuChoices,
   deployBlocked,
@@ -17,10 +18,14 @@ import {
   lifetimeChoices,
   memoryChoices,
   nearestAllowed,
+  powerActions,
+  powerProgress,
   preferredExtension,
   printableLog,
   quotaAfterDeploy,
   reasonRequired,
+  STATE_WORDS,
+  stateTone,
   type Quota,
 } from "./rules.js";
 
@@ -188,3 +193,35 @@ for (const [expiresAt, expected] of [
     assert.equal(expiresIn(expiresAt, now), expected);
   });
 }
+
+test("full hosts block a deploy even without a quota, and the room left is said beside the quota", () => {
+  assert.match(deployBlocked(unlimited, 0)!, /hosts are full/);
+  assert.equal(deployBlocked(unlimited, 2), null);
+  assert.equal(capacityWords(1), "The hosts have room for 1 more VM (for everyone).");
+});
+
+test("the VM's page offers Start, Reboot and Stop as its state allows, none while its node works on one", () => {
+  const rows: Array<[Partial<Vm>, string[]]> = [
+    [{ state: "running" }, ["reboot", "stop"]],
+    [{ state: "provisioning" }, ["stop"]],
+    [{ state: "stopped" }, ["start"]],
+    // Extending an expired VM starts it: no Start button of its own.
+    [{ state: "expired" }, []],
+    [{ state: "failed" }, []],
+    [{ state: "terminating" }, []],
+    [{ state: "stopped", transition: "stopping" }, []],
+    [{ state: "running", transition: "rebooting" }, []],
+  ];
+  for (const [fields, expected] of rows) assert.deepEqual(powerActions(sampleVm(fields)), expected, JSON.stringify(fields));
+});
+
+test("progress while the node stops or reboots a VM, and a busy badge meanwhile", () => {
+  assert.match(powerProgress(sampleVm({ state: "stopped", transition: "stopping" })) ?? "", /^Stopping/);
+  assert.match(powerProgress(sampleVm({ state: "running", transition: "rebooting" })) ?? "", /^Rebooting/);
+  assert.equal(powerProgress(sampleVm({ state: "stopped" })), null);
+  assert.equal(stateTone("stopped", "stopping"), "busy");
+  assert.equal(stateTone("stopped"), "idle");
+  assert.equal(stateTone("expired"), "idle");
+  assert.match(STATE_WORDS.stopped!, /disk/);
+  assert.match(STATE_WORDS.expired!, /Extend/);
+});

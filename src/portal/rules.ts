@@ -4,7 +4,7 @@
 // that the unit tests run them here and the portal bundles the same code.
 
 import type { Host, Image, Me, Vm } from "../core/api.js";
-import type { VmState } from "../core/vm-state.js";
+import { canPower, type PowerAction, type VmState } from "../core/vm-state.js";
 
 export type Quota = Me["quota"];
 export interface Limits {
@@ -31,9 +31,10 @@ export function quotaFree(quota: Quota): { vms: number | null; memoryMiB: number
   return { vms: free(quota.maxVms, quota.used), memoryMiB: free(quota.maxMemoryMiB, quota.usedMemoryMiB), cpus: free(quota.maxCpus, quota.usedCpus) };
 }
 
-/** Why no VM can be deployed at all now, or null. */
-export function deployBlocked(quota: Quota): string | null {
+/** Why no VM can be deployed at all now, or null. `freeVms`: the room left on the hosts (Me's capacity). */
+export function deployBlocked(quota: Quota, freeVms = Infinity): string | null {
   const free = quotaFree(quota);
+  if (freeVms <= 0) return "The hosts are full: no VM can start until one is terminated. Try again later, or ask an administrator for room.";
   if (free.vms === 0) return `You have ${quota.used} of your ${quota.maxVms} VMs: terminate one to deploy another.`;
   if (free.memoryMiB !== null && free.memoryMiB < 1) return "All of your memory quota is in use: terminate a VM to deploy another.";
   if (free.cpus === 0) return "All of your cpu quota is in use: terminate a VM to deploy another.";
@@ -78,8 +79,8 @@ export function nearestAllowed(choices: readonly Choice[], wanted: number): numb
 }
 
 /** Why this image cannot be deployed now at any size, or null. */
-export function deployRefusal(quota: Quota, memory: readonly Choice[], cpus: readonly Choice[]): string | null {
-  const blocked = deployBlocked(quota);
+export function deployRefusal(quota: Quota, memory: readonly Choice[], cpus: readonly Choice[], freeVms = Infinity): string | null {
+  const blocked = deployBlocked(quota, freeVms);
   if (blocked !== null) return blocked;
   if (memory.every((c) => c.disabled !== null)) return `Even its smallest size is ${memory[0]?.disabled ?? "over your quota"}.`;
   if (cpus.every((c) => c.disabled !== null)) return `Even 1 cpu is ${cpus[0]?.disabled ?? "over your quota"}.`;
@@ -129,6 +130,12 @@ export function quotaAfterDeploy(quota: Quota, memoryMiB: number, cpus: number):
   ];
 }
 
+/** The room left on the hosts, in words, beside the quota: the limit that bites when no quota does. */
+export function capacityWords(freeVms: number): string {
+  if (freeVms <= 0) return "The hosts are full right now.";
+  return `The hosts have room for ${freeVms} more VM${freeVms === 1 ? "" : "s"} (for everyone).`;
+}
+
 /** When a VM deployed now for `hours` expires. */
 export function expiryAfter(now: Date, hours: number): Date {
   return new Date(now.getTime() + hours * 3_600_000);
@@ -167,7 +174,8 @@ const BUSY: ReadonlySet<string> = new Set(["pending", "provisioning", "terminati
 
 export type Tone = "ok" | "busy" | "bad" | "idle";
 
-export function stateTone(state: VmState): Tone {
+export function stateTone(state: VmState, transition: Vm["transition"] = null): Tone {
+  if (transition !== null) return "busy";
   if (state === "running") return "ok";
   if (BUSY.has(state)) return "busy";
   if (state === "failed") return "bad";
@@ -186,6 +194,26 @@ export const STATE_WORDS: Readonly<Record<string, string>> = {
   failed: "Failed; see the reason.",
 };
 
+/** The power buttons a VM's page offers now, in this order: Start, Reboot, Stop, as its state allows. */
+export function powerActions(vm: Pick<Vm, "state" | "transition">): PowerAction[] {
+  if (vm.transition !== null) return [];
+  return (["start", "reboot", "stop"] as const).filter((a) => canPower(a, vm.state));
+}
+
+/** A button's name, and its words while the request is on its way. */
+export const POWER_LABELS: Readonly<Record<PowerAction, { name: string; busy: string }>> = {
+  start: { name: "Start", busy: "Starting…" },
+  reboot: { name: "Reboot", busy: "Rebooting…" },
+  stop: { name: "Stop", busy: "Stopping…" },
+};
+
+/** What the VM's node is still doing at its owner's request, in words; null when nothing. */
+export function powerProgress(vm: Pick<Vm, "state" | "transition" | "responding">): string | null {
+  if (vm.transition === "stopping") return "Stopping: its node is shutting it down…";
+  if (vm.transition === "rebooting") return "Rebooting: its node is restarting it…";
+  return null;
+}
+
 /** The steps a new VM walks through. */
 export const DEPLOY_STEPS = ["Requested", "Booting", "Starting ssh", "Ready for ssh"] as const;
 
@@ -201,6 +229,7 @@ export function canTerminate(vm: Pick<Vm, "state">): boolean {
   return vm.state !== "terminating" && vm.state !== "terminated";
 }
 
+/** Extending an expired VM starts it again (its disk kept); a stopped one's life runs on while it is stopped. */
 export function canExtend(vm: Pick<Vm, "state" | "expiresAt">): boolean {
   return vm.expiresAt !== null && canTerminate(vm) && vm.state !== "failed";
 }

@@ -23,6 +23,8 @@ export interface ServerContext {
   bus?: Bus;
   /** This server's id among replicas (random per process): who holds a lease. */
   replica: string;
+  /** The address this server listens on (set once it does): mails' links use it when there is no publicUrl. */
+  listenUrl?: string;
   /** Set by `vgrid up`: /readyz then also waits for this host's node to be online. */
   localHost?: string;
 }

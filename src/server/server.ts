@@ -11,6 +11,7 @@ import { Hub } from "./events/hub.js";
 import { nodesOffline } from "./jobs/nodes-offline.js";
 import { PeriodicJobs } from "./jobs/periodic.js";
 import { sessionsExpired } from "./jobs/sessions-expired.js";
+import { policyPass } from "./policies/policy-job.js";
 import { lockPidFile } from "./pid-lock.js";
 import { syncCatalog } from "./store/catalog.js";
 import { createMetrics } from "./metrics.js";
@@ -84,9 +85,12 @@ export async function closeServerContext(ctx: ServerContext): Promise<void> {
   await ctx.db.destroy();
 }
 
-/** How often the periodic work runs: often enough that a silent node is marked offline soon after its limit. */
-function periodicIntervalMs(config: ServerConfig): number {
-  return Math.min(15_000, (config.nodeOfflineAfterSeconds * 1000) / 4);
+/**
+ * How often the periodic work ticks: often enough that a silent node is marked offline soon after its
+ * limit, and that the policy pass runs every [policy] interval (each job keeps its own pace).
+ */
+export function periodicIntervalMs(config: ServerConfig): number {
+  return Math.min(15_000, (config.nodeOfflineAfterSeconds * 1000) / 4, config.policy.intervalSeconds * 1000);
 }
 
 export async function startServer(
@@ -119,17 +123,19 @@ export async function startServer(
     const app = await buildApp(ctx, { loggerInstance: log });
     cleanups.push(() => app.close());
     await app.listen({ host: config.listen.host, port: config.listen.port });
-    const jobs = new PeriodicJobs(ctx, [nodesOffline, sessionsExpired], periodicIntervalMs(config));
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.listen.port;
+    const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
+    const url = `${config.tls ? "https" : "http"}://${host}:${port}`;
+    ctx.listenUrl = url;
+    const jobs = new PeriodicJobs(ctx, [nodesOffline, sessionsExpired, policyPass], periodicIntervalMs(config));
     jobs.start();
     cleanups.push(() => jobs.stop());
     // Its own loop beside the periodic work, on every replica: a slow SMTP server never holds up a pass.
     const sender = createMailSender(ctx, mailSetup);
     sender.start();
     cleanups.push(() => sender.stop());
-    const address = app.server.address();
-    const port = typeof address === "object" && address ? address.port : config.listen.port;
-    const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
-    return { ctx, app, url: `${config.tls ? "https" : "http"}://${host}:${port}`, close: closeAll };
+    return { ctx, app, url, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

@@ -81,7 +81,8 @@ test("a person logs in with the form, a page of another origin cannot log them o
   assert.match(await page.locator("header").textContent() ?? "", /Ada_Lovelace/, "still logged in");
 
   await page.getByRole("button", { name: "Log out" }).click();
-  await page.waitForURL(/\/login$/);
+  await page.waitForURL(/\/login\?out=1$/);
+  await page.getByRole("heading", { name: "You are logged out" }).waitFor();
   await screenshot(page, "login-after-logout");
   assert.equal(await server.ctx.db.selectFrom("sessions").select("hash").where("user_name", "=", "Ada_Lovelace").execute().then((r) => r.length), 0);
   // The console's only errors are the statuses of the wrong password (401) and the other origin's post (403).

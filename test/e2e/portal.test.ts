@@ -243,6 +243,22 @@ describe("the web portal", () => {
     await look(userPage, "11-vm-extended");
   });
 
+  test("the user stops it and starts it again from its page, seeing its node at work", async () => {
+    const button = (name: string) => userPage.getByRole("button", { name, exact: true });
+    assert.equal(await button("Start").count(), 0, "a running VM offers no Start");
+    await button("Stop").click();
+    await userPage.locator(".page-head .badge").getByText("stopped", { exact: true }).waitFor({ timeout: 60_000 });
+    // Start is offered once its node has stopped it; a stopped VM cannot be rebooted.
+    await button("Start").waitFor({ timeout: 60_000 });
+    assert.equal(await button("Reboot").count(), 0);
+    await userPage.getByText("Stopped; its disk and name are kept.").waitFor();
+    await look(userPage, "11b-vm-stopped");
+    await button("Start").click();
+    await userPage.locator(".page-head .badge").getByText("running", { exact: true }).waitFor({ timeout: 120_000 });
+    await button("Reboot").waitFor();
+    await eventually("the VM to answer again", 120_000, async () => (await vmOf(userPage, vmId)).responding || undefined, 500);
+  });
+
   test("the user terminates it, confirming first, and watches it leave", async () => {
     // With the keyboard: Enter opens the question, focus is inside it, Escape takes it back.
     await userPage.getByRole("button", { name: "Terminate" }).focus();

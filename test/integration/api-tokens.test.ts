@@ -20,6 +20,17 @@ for (const dialect of DIALECTS) {
     const call = (token: string, method: "GET" | "POST" | "DELETE", url: string, payload?: object) =>
       server.app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${token}` }, ...(payload ? { payload } : {}) });
 
+    test("an Authorization header that is neither a bearer token nor Basic is a 401 saying so, whatever else the request carries", async () => {
+      const alice = await server.tokenFor("alice");
+      for (const authorization of ["Bearer", "Bearer a b", "Token abc", `bearer${alice}`, "Basic !!!"]) {
+        const res = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization } });
+        assert.equal(res.statusCode, 401, authorization);
+        assert.match(res.json<{ detail: string }>().detail, /neither 'Bearer TOKEN' nor HTTP Basic/, authorization);
+      }
+      const good = await server.app.inject({ method: "GET", url: "/api/v1/me", headers: { authorization: `bearer ${alice}` } });
+      assert.equal(good.statusCode, 200, "the scheme's case does not matter");
+    });
+
     test("a new token expires after 90 days unless asked otherwise, and its answer is never cached", async () => {
       const alice = await server.tokenFor("alice");
       const rows: Array<[object, number | null]> = [

@@ -9,6 +9,7 @@ import { MAX_CONSOLE_CHUNK_BYTES, type ConsolePosition, type SyncResponse } from
 import { Agent } from "../../src/node/agent.js";
 import { SimDriver, type SimConsole, type SimVm } from "../../src/node/drivers/sim/driver.js";
 import { eventually } from "../support/processes.js";
+import { startSimAgent } from "../support/sim-agent.js";
 import { DIALECTS, KEY, NODE_TOKEN, startTestServer, syncBody, type TestServer } from "../support/server.js";
 
 /** Numbered lines `from` to `to` (exclusive) of about 100 bytes each, as a chatty guest prints them. */
@@ -35,19 +36,7 @@ for (const dialect of DIALECTS) {
 
     async function startAgent(): Promise<SimDriver> {
       const driver = new SimDriver({ vms, consoles, bootSeconds: 0 });
-      const agent = new Agent({
-        serverUrl: url,
-        nodeName: "h1",
-        token: NODE_TOKEN,
-        driver,
-        sshHost: "127.0.0.1",
-        probeHost: "127.0.0.1",
-        facts: { memoryMiB: 8192, cpus: 8 },
-        log: (msg, fields) => nodeLog.push(`${msg} ${JSON.stringify(fields ?? {})}`),
-      });
-      agents.push(agent);
-      agent.start();
-      await agent.online();
+      agents.push(await startSimAgent(url, driver, (line) => nodeLog.push(line)));
       return driver;
     }
 

@@ -70,7 +70,7 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   const path = req.url ?? "";
   requests.push({ method: req.method ?? "", path, body: text ? JSON.parse(text) : undefined, auth: req.headers.authorization });
   if (req.headers.authorization !== `Bearer ${TOKEN}`) return problem(res, 401, "unauthorized", "log in first");
-  const vmPath = /^\/api\/v1\/vms\/([^/?]+)(\/extend)?$/.exec(path);
+  const vmPath = /^\/api\/v1\/vms\/([^/?]+)(\/extend|\/stop|\/start|\/reboot)?$/.exec(path);
   const vm = vmPath ? vms.get(vmPath[1]!) : undefined;
   if (vmPath?.[1] === HOSTILE_MISSING) return problem(res, 404, "not-found", "no such VM\u001b[2J, not yours");
   if (vmPath && !vm) return problem(res, 404, "not-found", `VM '${vmPath[1]}' does not exist or is not yours; see \`vgrid ls\``);
@@ -94,6 +94,10 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   if (vm && req.method === "DELETE" && !vmPath?.[2]) {
     const { reason = null } = (text ? JSON.parse(text) : {}) as { reason?: string };
     return send(res, 202, { ...vm, state: "terminating", terminatedBy: "alice", reason });
+  }
+  if (vm && req.method === "POST" && vmPath?.[2] && vmPath[2] !== "/extend") {
+    const state = { "/stop": "stopped", "/start": "provisioning", "/reboot": "running" }[vmPath[2]] as Vm["state"];
+    return send(res, 202, { ...vm, state, transition: vmPath[2] === "/reboot" ? "rebooting" : null });
   }
   if (vm && req.method === "POST" && vmPath?.[2]) {
     const { hours } = JSON.parse(text) as { hours: number };
@@ -239,6 +243,24 @@ test("extend --hours asks for the hours and prints the new expiry", async () => 
   assert.equal(status, 0);
   assert.deepEqual(requests.at(-1)?.body, { hours: 1.5 });
   assert.equal((JSON.parse(stdout) as Vm).id, RUNNING_ID);
+});
+
+test("stop, start and reboot ask the server with no body, or with force; --json prints the VM", async () => {
+  const rows: Array<[string[], string, unknown, string]> = [
+    [["stop", RUNNING_ID, "--json"], "/stop", undefined, "stopped"],
+    [["stop", RUNNING_ID, "--force", "--json"], "/stop", { force: true }, "stopped"],
+    [["start", RUNNING_ID, "--json"], "/start", undefined, "provisioning"],
+    [["reboot", RUNNING_ID, "--force", "--json"], "/reboot", { force: true }, "running"],
+  ];
+  for (const [argv, suffix, body, state] of rows) {
+    const { status, stdout, stderr } = await runVgrid(argv);
+    assert.equal(status, 0, stderr);
+    assert.deepEqual([requests.at(-1)?.method, requests.at(-1)?.path, requests.at(-1)?.body], ["POST", `/api/v1/vms/${RUNNING_ID}${suffix}`, body], argv.join(" "));
+    assert.equal((JSON.parse(stdout) as Vm).state, state);
+  }
+  const said = await runVgrid(["reboot", RUNNING_ID]);
+  assert.match(said.stdout, /is running: its node reboots it/);
+  assert.equal((await runVgrid(["start", RUNNING_ID, "--hard"])).status, 2, "an unknown flag is a usage error");
 });
 
 test("terminate --json prints the VM, now terminating; without --reason the request has no body", async () => {

@@ -106,7 +106,12 @@ test("the sidecar describes the image for the catalog, as the catalog reads it",
   const file = besideDisk("tiny.json");
   const text = await readFile(file, "utf8");
   assert.deepEqual(JSON.parse(text), tinySidecar(imagePaths(disk)));
-  assert.deepEqual(parseImageSidecar(file, text), tinySidecar(imagePaths(disk)), "vgrid up's catalog accepts it as it is");
+  // What the sidecar leaves out, the catalog fills with its defaults: nothing else changes.
+  assert.deepEqual(
+    parseImageSidecar(file, text),
+    { restartOnCrash: false, defaultHours: null, maxHours: null, ...tinySidecar(imagePaths(disk)) },
+    "vgrid up's catalog accepts it as it is",
+  );
 });
 
 test("the initrd holds /init, busybox, dropbear with its libraries, and the modules in load order", async () => {

@@ -217,10 +217,10 @@ for (const dialect of DIALECTS) {
         assert.equal(got!.header("x-vgrid-vm"), vm.id);
         assert.equal(got!.parsed.messageId, messageIdOf(`admin-terminated:${vm.id}`));
         const text = got!.parsed.text ?? "";
-        assert.match(text, new RegExp(`root-admin terminated your VM ${vm.name}`));
+        assert.match(text, new RegExp(`Admin root-admin terminated your VM ${vm.name}`));
         assert.ok(text.includes(`because: ${reason}`), text);
         assert.ok(text.includes("image tiny"), text);
-        assert.ok(text.includes("2026-12-02 08:00 UTC"), text);
+        assert.ok(text.includes("at 2026-12-02 08:00 UTC"), text);
         assert.ok(String(got!.parsed.html).includes("host h1 is being retired &lt;today&gt;"), "the reason is escaped in the HTML");
         const sent = await world.outbox(`?vmId=${vm.id}`);
         assert.equal(sent[0]!.state, "sent");

@@ -37,8 +37,13 @@ const rows: Row[] = [
   { method: "GET", route: "/api/v1/vms", url: () => "/api/v1/vms?all=true", expect: { none: 401, user: 200, admin: 200 } },
   { method: "GET", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, expect: { none: 401, user: 404, admin: 200 } },
   { method: "GET", route: "/api/v1/vms/:id/history", url: (i) => `/api/v1/vms/${i.other}/history`, expect: { none: 401, user: 404, admin: 200 } },
+  { method: "GET", route: "/api/v1/vms/:id/log", url: (i) => `/api/v1/vms/${i.other}/log`, expect: { none: 401, user: 404, admin: 200 } },
   { method: "POST", route: "/api/v1/vms/:id/extend", url: (i) => `/api/v1/vms/${i.other}/extend`, body: () => ({ hours: 1 }), expect: { none: 401, user: 404, admin: 200 } },
   { method: "PATCH", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, body: () => ({ expiresAt: "2030-01-01T00:00:00Z" }), expect: { none: 401, user: 404, admin: 200 } },
+  // Power, in this order on bob's pending VM: an admin stops it, starts it again; a reboot of a VM still booting is a 409.
+  { method: "POST", route: "/api/v1/vms/:id/stop", url: (i) => `/api/v1/vms/${i.other}/stop`, expect: { none: 401, user: 404, admin: 202 } },
+  { method: "POST", route: "/api/v1/vms/:id/start", url: (i) => `/api/v1/vms/${i.other}/start`, expect: { none: 401, user: 404, admin: 202 } },
+  { method: "POST", route: "/api/v1/vms/:id/reboot", url: (i) => `/api/v1/vms/${i.other}/reboot`, expect: { none: 401, user: 404, admin: 409 } },
   { method: "DELETE", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, body: () => ({ reason: "tested" }), expect: { none: 401, user: 404, admin: 202 } },
   // A user's or an admin's token is not a node's.
   { method: "POST", route: "/api/v1/nodes/sync", url: () => "/api/v1/nodes/sync", body: () => ({ node: "h1", version: 0, waitSeconds: 0, sshHost: "127.0.0.1", facts: { memoryMiB: 1, cpus: 1 }, reports: [] }), expect: { none: 401, user: 401, admin: 401 } },

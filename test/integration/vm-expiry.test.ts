@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Me, Problem, Vm } from "../../src/core/api.js";
+import type { Host, Me, Problem, Vm } from "../../src/core/api.js";
 import { DIALECTS, startTestServer, type TestServer } from "../support/server.js";
 
 const HOUR = 3600_000;
@@ -35,6 +35,16 @@ for (const dialect of DIALECTS) {
       const res = await server.call(alice, "GET", "/me");
       assert.equal(res.statusCode, 200, res.body);
       assert.deepEqual(res.json<Me>().limits, { defaultHours: 6, maxHours: 72 });
+    });
+
+    test("/me says the room left on the hosts, which a deploy takes one of", async () => {
+      const hosts = (await server.call(admin, "GET", "/hosts")).json<{ items: Host[] }>().items.filter((h) => h.online);
+      const room = hosts.reduce((n, h) => n + Math.max(0, h.maxVms - h.vms), 0);
+      assert.ok(room > 1, "the test's hosts have room");
+      assert.deepEqual((await server.call(alice, "GET", "/me")).json<Me>().capacity, { freeVms: room });
+      const vm = await deploy(1);
+      assert.deepEqual((await server.call(alice, "GET", "/me")).json<Me>().capacity, { freeVms: room - 1 });
+      await server.call(alice, "DELETE", `/vms/${vm.id}`);
     });
 
     test("extending a VM with two days left by two hours gives it two days and two hours", async () => {

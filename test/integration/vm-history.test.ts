@@ -3,18 +3,12 @@
 // there once the VM is terminated, gone with the VM's row.
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { rm } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
-import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import { Migrator } from "kysely/migration";
-import pg from "pg";
 import type { VmReport } from "../../src/core/protocol.js";
 import type { Problem, Vm, VmHistoryEntry } from "../../src/core/api.js";
-import { openStore } from "../../src/server/store/db.js";
-import { migrationProvider } from "../../src/server/store/migrations.js";
 import { DIALECTS, NODE_TOKEN, startTestServer, syncBody, testDatabase, type Dialect, type TestServer } from "../support/server.js";
+import { currentStore, oldStore } from "../support/old-store.js";
 import { tempDir } from "../support/vgrid.js";
 
 type Step = [state: string, by: string, detail: string | null];
@@ -134,12 +128,8 @@ async function upgradeStory(dialect: Dialect): Promise<void> {
   const dir = await tempDir("history-upgrade");
   const store = await testDatabase(dialect, dir);
   try {
-    const old =
-      dialect === "sqlite"
-        ? new Kysely<any>({ dialect: new SqliteDialect({ database: new SQLite(join(dir, "vgrid.db")) }) }) // eslint-disable-line @typescript-eslint/no-explicit-any
-        : new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: store.database.url }) }) }); // eslint-disable-line @typescript-eslint/no-explicit-any
-    const migrated = await new Migrator({ db: old, provider: migrationProvider }).migrateTo("2026-12-02T01-tokens-by-user");
-    assert.equal(migrated.error, undefined, String(migrated.error));
+    const place = { dialect, dir, url: store.database.url };
+    const old = await oldStore(place, "2026-12-02T01-tokens-by-user");
     await old.insertInto("users").values({ name: "alice", created_at: "2026-12-01T00:00:00.000Z" }).execute();
     await old.insertInto("hosts").values({ name: "h1", max_vms: 5, memory_mib: 8192, cpus: 8, token_hash: "" }).execute();
     const vm = (id: string, state: string, mac: string) => ({
@@ -149,7 +139,7 @@ async function upgradeStory(dialect: Dialect): Promise<void> {
     await old.insertInto("vms").values([vm("vm-running", "running", "52:54:00:00:00:01"), vm("vm-asked", "terminating", "52:54:00:00:00:02")]).execute();
     await old.destroy();
 
-    const db = await openStore(dialect === "sqlite" ? { kind: "sqlite", file: join(dir, "vgrid.db") } : { kind: "postgres", url: store.database.url! });
+    const db = await currentStore(place);
     try {
       const rows = await db.selectFrom("vm_history").select(["vm_id", "at", "state", "actor"]).orderBy("id").execute();
       assert.deepEqual(rows.map((r) => [r.vm_id, r.at, r.state, r.actor]), [

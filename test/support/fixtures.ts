@@ -45,6 +45,7 @@ export function sampleVm(fields: Partial<Vm> = {}): Vm {
     terminatedBy: null,
     updatedAt: "2030-01-01T00:00:00.000Z",
     reason: null,
+    transition: null,
     ...fields,
   };
 }

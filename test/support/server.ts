@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Vm } from "../../src/core/api.js";
 import type { SyncRequest } from "../../src/core/protocol.js";
 import { buildApp } from "../../src/server/api/app.js";
-import { buildServerConfig } from "../../src/server/config.js";
+import { buildServerConfig, type ServerConfig } from "../../src/server/config.js";
 import type { ServerContext } from "../../src/server/context.js";
 import { closeServerContext, openServerContext } from "../../src/server/server.js";
 import { ensureUser, issueToken } from "../../src/server/store/users.js";
@@ -74,17 +74,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/**
- * A test server on `dialect` (SQLite unless told); `over` replaces whole top-level keys of its
- * server.toml settings (as a file would set them); `log` hears the server's log (silent unless given).
- */
-export async function startTestServer(over: Record<string, unknown> = {}, dialect: Dialect = "sqlite", log?: Logger): Promise<TestServer> {
-  const dir = await tempDir("api");
-  const store = await testDatabase(dialect, dir);
-  const config = buildServerConfig(
+/** A test server's settings: one host h1 (NODE_TOKEN), 20 names, the tiny image; `over` replaces whole top-level keys. */
+export function testServerConfig(dir: string, database: Record<string, string>, over: Record<string, unknown> = {}): ServerConfig {
+  return buildServerConfig(
     {
       listen: { host: "127.0.0.1", port: 0 },
-      database: store.database,
+      database,
       overcommit: { memory: 1, cpus: 1 },
       expiry: { defaultHours: 24, maxHours: 48 },
       admins: ["root-admin"],
@@ -95,6 +90,16 @@ export async function startTestServer(over: Record<string, unknown> = {}, dialec
     },
     { file: "test server.toml", dir },
   );
+}
+
+/**
+ * A test server on `dialect` (SQLite unless told); `over` replaces whole top-level keys of its
+ * server.toml settings (as a file would set them); `log` hears the server's log (silent unless given).
+ */
+export async function startTestServer(over: Record<string, unknown> = {}, dialect: Dialect = "sqlite", log?: Logger): Promise<TestServer> {
+  const dir = await tempDir("api");
+  const store = await testDatabase(dialect, dir);
+  const config = testServerConfig(dir, store.database, over);
   const ctx = await openServerContext(config, log ? { log } : {});
   const app = await buildApp(ctx, { logger: false });
   const now = () => new Date().toISOString();

@@ -21,7 +21,7 @@ export function formatVmDetails(vm: Vm, now: Date): string {
     ["owner", vm.owner],
     ["image", vm.image],
     ["host", vm.host],
-    ["state", vm.state],
+    ["state", vm.transition === null ? vm.state : `${vm.state} (its node is ${vm.transition} it)`],
     ["responding", `${vm.responding ? "yes" : "no"}${vm.lastSeenAt ? ` (last seen ${vm.lastSeenAt})` : ""}`],
     ["memory", `${vm.memoryMiB} MiB`],
     ["cpus", String(vm.cpus)],

@@ -96,6 +96,10 @@ function notReachable(vm: Vm): string {
       return `${label} is ${vm.state}, not running yet: wait for it with \`vgrid show ${vm.name}\``;
     case "failed":
       return `${label} is failed: ${vm.error ?? "the server gave no reason"}`;
+    case "stopped":
+      return `${label} is stopped: start it with \`vgrid start ${vm.name}\``;
+    case "expired":
+      return `${label} is expired (stopped for its grace period): extend it to start it again, \`vgrid extend ${vm.name} --hours H\``;
     default:
       return `${label} is ${vm.state}: there is nothing to connect to`;
   }

@@ -64,6 +64,11 @@ export function detailOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** How to stop: `force` ends the VM at once (QMP quit), without asking its guest to power down. */
+export interface StopOptions {
+  force?: boolean;
+}
+
 /**
  * A hypervisor driver. The contract of every verb:
  * - Idempotent: the agent calls it again after any failure or crash; a verb that finds its work
@@ -97,7 +102,13 @@ export interface Driver {
    * Stops the VM if it runs: asks the guest, waits a bounded time, then forces, each step bounded;
    * resolves once its process is gone (and reaped when it is the agent's child). Its files stay.
    */
-  stop(id: string, signal: AbortSignal): Promise<void>;
+  stop(id: string, signal: AbortSignal, options?: StopOptions): Promise<void>;
+  /**
+   * Reboots a running VM from its own disk and resolves once the hypervisor says it runs again (or
+   * `unknown`, as for start). `force`: a reset the guest cannot refuse (QEMU's system_reset); else a
+   * stop that asks the guest first (as `stop`), then a start: what the guest sees as a reboot.
+   */
+  reboot(spec: VmSpec, force: boolean, signal: AbortSignal): Promise<VmObservation>;
   /** Stops the VM if needed, then deletes every file it had on this node. */
   destroy(id: string, signal: AbortSignal): Promise<void>;
   /** What is there now of this VM, or undefined if the node has nothing of it. Changes nothing. */

@@ -24,6 +24,7 @@ import { portalPages } from "./routes/portal.js";
 import { oidcPages } from "./routes/oidc.js";
 import { problem, sendProblem, toProblem } from "./problems.js";
 import { catalogRoutes } from "./routes/catalog.js";
+import { extendPages } from "./routes/extend.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { meRoutes } from "./routes/me.js";
@@ -134,6 +135,7 @@ export async function buildApp(ctx: ServerContext, options: FastifyServerOptions
 
   await app.register(healthRoutes(ctx, auth));
   await app.register(loginPages(ctx, auth));
+  await app.register(extendPages(ctx));
   await app.register(portalPages(auth));
   const { oidc } = ctx.config.auth;
   if (oidc && ctx.config.publicUrl !== undefined) {

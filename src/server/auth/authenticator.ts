@@ -115,6 +115,11 @@ export async function openAuthenticator(ctx: ServerContext, configFile: string):
         if (!user) throw new Unauthorized("the bearer token is unknown, revoked or expired; create a new one");
         return admitted(request, { user, via: "token" }, "token");
       }
+      // An Authorization header that is neither a bearer token nor HTTP Basic is a mistake to point
+      // out, not a reason to look for another credential (a session cookie) and act as someone else.
+      if (request.headers.authorization !== undefined && basicCredentials(request) === undefined) {
+        throw new Unauthorized("the Authorization header is neither 'Bearer TOKEN' nor HTTP Basic: send 'Authorization: Bearer TOKEN'");
+      }
       const secret = request.cookies[cookie.name];
       if (secret !== undefined && secret !== "") {
         const session = await sessionFor(ctx.db, secret, now, ctx.config.sessions.idleMinutes);

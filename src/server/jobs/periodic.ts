@@ -1,4 +1,4 @@
-// The control plane's periodic work (marking silent nodes offline today, the policy pass later), run
+// The control plane's periodic work (marking silent nodes offline, the policy pass, dropping old sessions), run
 // on exactly one replica at a time: each tick, the replica takes or renews the `periodic` lease and
 // runs the jobs only while it holds it. A replica that dies stops renewing; the lease lapses after a
 // few ticks and another replica's next tick takes it over.
@@ -9,6 +9,8 @@ import { holdLease, releaseLease } from "../store/leases.js";
 export interface PeriodicJob {
   /** For the log. */
   name: string;
+  /** Its own pace, when slower than the ticks ([policy] interval): it runs at the first tick that far after its last run. */
+  everyMs?: (ctx: ServerContext) => number;
   run(ctx: ServerContext, now: Date): Promise<void>;
 }
 
@@ -21,6 +23,8 @@ export class PeriodicJobs {
   private running: Promise<void> | null = null;
   private stopped = false;
   private holding = false;
+  /** When each paced job last ran (by the server's clock). */
+  private readonly lastRun = new Map<string, number>();
 
   constructor(
     private readonly ctx: ServerContext,
@@ -55,6 +59,9 @@ export class PeriodicJobs {
     this.holding = holds;
     if (!holds) return;
     for (const job of this.jobs) {
+      const last = this.lastRun.get(job.name);
+      if (job.everyMs !== undefined && last !== undefined && now.getTime() - last < job.everyMs(ctx)) continue;
+      this.lastRun.set(job.name, now.getTime());
       try {
         await job.run(ctx, now);
       } catch (err) {

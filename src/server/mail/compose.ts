@@ -43,8 +43,3 @@ export function userAddress(config: Pick<ServerConfig, "mail">, username: string
 export function adminAddresses(config: Pick<ServerConfig, "mail">): string[] {
   return config.mail?.admins ?? [];
 }
-
-/** A time as a mail says it: to the minute, in UTC, which every reader can convert (2030-01-02 12:00 UTC). */
-export function mailTime(at: Date): string {
-  return `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}

@@ -76,7 +76,8 @@ test("the vm object never shows an ssh host stored before nodes' requests were c
     state: "running", responding: 1, last_seen_at: null, memory_mib: 256, cpus: 1,
     created_at: "2025-01-01T00:00:00.000Z", expires_at: null, ssh_port: 2222, ip: null,
     mac: "52:54:00:00:00:01", error: null, error_detail: null, ssh_host_keys: null, request_id: null, ssh_keys: "[]", updated_at: "2025-01-01T00:00:00.000Z",
-    terminated_by: null, termination_reason: null,
+    terminated_by: null, termination_reason: null, node_state: null, crash_restart: null, force_stop: 0, reboot_asked: 0, reboot_done: 0, reboot_force: 0,
+    policy_at: null, warned_expires_at: null, silence_mailed: null,
   };
   assert.deepEqual(toVm(row, "127.0.0.1").ssh, { host: "127.0.0.1", port: 2222, user: "root" });
   assert.equal(toVm(row, "-oProxyCommand=touch /tmp/pwned").ssh, null);
@@ -105,7 +106,7 @@ test("the guest's host keys: only well-formed public keys are kept, and the firs
   assert.equal(acceptedHostKeys(["not a key", "ssh-ed25519 AAAAbroken"]), null);
   assert.equal(acceptedHostKeys([good, "junk", good]), JSON.stringify([good.split(" ").slice(0, 2).join(" ")]));
 
-  const row = { id: "7f3c0e52-5b7e-4c1a-9d59-0e0a3c6f1b2d", state: "running", responding: 1, ssh_port: 2222, ip: null, error: null, error_detail: null, ssh_host_keys: null, memory_mib: 256, cpus: 1, request_id: null };
+  const row = { id: "7f3c0e52-5b7e-4c1a-9d59-0e0a3c6f1b2d", state: "running", responding: 1, ssh_port: 2222, ip: null, error: null, error_detail: null, ssh_host_keys: null, memory_mib: 256, cpus: 1, request_id: null, node_state: "running", reboot_asked: 0, reboot_done: 0, crash_restart: null };
   const report = { id: row.id, state: "running" as const, responding: true, sshPort: 2222, ip: null, error: null, detail: null };
   const first = reportChange(row, { ...report, sshHostKeys: [good] });
   assert.equal(first?.ssh_host_keys, acceptedHostKeys([good]));

@@ -10,6 +10,7 @@ import type { ServerContext } from "../context.js";
 import type { DbOrTx } from "../store/db.js";
 import { releaseHostname } from "../store/hostnames.js";
 import { desiredVersion, hostForTokenHash, recordSync, releaseSlot } from "../store/hosts.js";
+import { publishHostVms } from "../events/host-vms.js";
 import { hashSecret } from "../store/secrets.js";
 import { recordHistory, type VmHistoryEntry } from "../store/vm-history.js";
 import { appendToLog, logPositions } from "../store/vm-logs.js";
@@ -89,6 +90,8 @@ export async function applySync(ctx: ServerContext, req: SyncRequest): Promise<s
   const offlineSince = now.getTime() - ctx.config.nodeOfflineAfterSeconds * 1000;
   if (lastSeen === null || Date.parse(lastSeen) < offlineSince) {
     ctx.log.info({ node: req.node, sshHost: req.sshHost, ...req.facts, lastSeen }, `node ${req.node} is online`);
+    // Back from an outage: its VMs answer again as far as their watchers know (those that changed are published below too).
+    if (lastSeen !== null) await publishHostVms(ctx, req.node);
   }
   for (const id of changed) {
     const vm = await findVm(ctx.db, id);
@@ -110,9 +113,10 @@ export function historyOf(changes: readonly VmChange[], rows: ReadonlyMap<string
   for (const change of changes) {
     const row = rows.get(change.id)!;
     const newError = change.error !== row.error ? change.error : null;
-    if (change.state === row.state && newError === null) continue;
+    const note = change.note ?? null;
+    if (change.state === row.state && newError === null && note === null) continue;
     const state = change.state as VmState;
-    steps.push({ vmId: change.id, at, state, by: "node", detail: state === "failed" ? change.error : newError });
+    steps.push({ vmId: change.id, at, state, by: "node", detail: state === "failed" ? change.error : (note ?? newError) });
   }
   return steps;
 }
@@ -127,8 +131,16 @@ export function reportChange(row: ReportedVmRow, report: VmReport) {
   const current = row.state as VmState;
   const state = nextState(current, report.state);
   const failure = failureAfter({ state: current, error: row.error, detail: row.error_detail }, report);
+  // A reboot the node says it carried out (never beyond what was asked: a report from another run).
+  const rebootDone = report.rebooted !== undefined && report.rebooted > row.reboot_done ? Math.min(report.rebooted, row.reboot_asked) : row.reboot_done;
+  const crashRestart = report.crashRestart ?? row.crash_restart;
+  const note = crashRestart !== row.crash_restart ? crashRestart : rebootDone > row.reboot_done ? "rebooted" : null;
   const update = {
     state,
+    node_state: report.state,
+    crash_restart: crashRestart,
+    reboot_done: rebootDone,
+    note,
     responding: responds(state) && report.responding ? 1 : 0,
     ssh_port: state === "terminated" ? null : (report.sshPort ?? row.ssh_port),
     ip: state === "terminated" ? null : (report.ip ?? row.ip),
@@ -143,7 +155,10 @@ export function reportChange(row: ReportedVmRow, report: VmReport) {
     update.ip === row.ip &&
     update.error === row.error &&
     update.error_detail === row.error_detail &&
-    update.ssh_host_keys === row.ssh_host_keys;
+    update.ssh_host_keys === row.ssh_host_keys &&
+    update.node_state === row.node_state &&
+    update.crash_restart === row.crash_restart &&
+    update.reboot_done === row.reboot_done;
   return same ? undefined : update;
 }
 
@@ -208,8 +223,10 @@ export async function desiredFor(db: DbOrTx, host: string): Promise<SyncResponse
       memoryMiB: r.memory_mib,
       cpus: r.cpus,
       sshKeys: JSON.parse(r.ssh_keys) as string[],
-      image: { tag: r.tag, disk: r.disk, kernel: r.kernel, initrd: r.initrd, cmdline: r.cmdline },
+      image: { tag: r.tag, disk: r.disk, kernel: r.kernel, initrd: r.initrd, cmdline: r.cmdline, restartOnCrash: r.restart_on_crash === 1 },
       desired,
+      ...(desired === "stopped" && r.force_stop === 1 ? { forceStop: true } : {}),
+      ...(desired === "running" && r.reboot_asked > r.reboot_done ? { reboot: { generation: r.reboot_asked, force: r.reboot_force === 1 } } : {}),
       requestId: r.request_id,
     });
   }

@@ -17,17 +17,22 @@ export interface AuditEntry {
 }
 
 export async function insertAudit(db: DbOrTx, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto("audit")
-    .values({
+  await insertAudits(db, [entry]);
+}
+
+/** Several rows in one statement per chunk (the policy pass's decisions). */
+export async function insertAudits(db: DbOrTx, entries: readonly AuditEntry[]): Promise<void> {
+  for (let i = 0; i < entries.length; i += 200) {
+    const rows = entries.slice(i, i + 200).map((entry) => ({
       at: entry.at.toISOString(),
       actor: entry.actor,
       action: entry.action,
       target: entry.target,
       address: entry.address,
       detail: entry.detail ?? null,
-    })
-    .execute();
+    }));
+    await db.insertInto("audit").values(rows).execute();
+  }
 }
 
 export interface AuditFilter {

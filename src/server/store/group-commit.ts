@@ -27,18 +27,23 @@ export class GroupCommit {
     if (isPostgres(this.db)) return this.db.transaction().execute(work);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      this.draining ??= this.drain();
+      this.kick();
+    });
+  }
+
+  /**
+   * Drains the queue unless a drain runs. A change asked for as the drain ends (by the code a group's
+   * answer wakes, before the drain's own promise settles) is drained next, never left waiting.
+   */
+  private kick(): void {
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null;
+      if (this.queue.length > 0) this.kick();
     });
   }
 
   private async drain(): Promise<void> {
-    for (;;) {
-      if (this.queue.length === 0) {
-        // In the same turn as the queue is seen empty: a caller resuming on the last commit queues its
-        // next change a turn or two later, and must find no drain rather than one about to end.
-        this.draining = null;
-        return;
-      }
+    while (this.queue.length > 0) {
       const group = this.queue.splice(0, GROUP_MAX);
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       try {

@@ -150,6 +150,19 @@ export async function anyHostOnline(db: DbOrTx, options: LoadOptions, name?: str
   return (await q.limit(1).executeTakeFirst()) !== undefined;
 }
 
+/** How many more VMs the online hosts can take, by their VM limits (memory and cpus aside). */
+export async function freeSlots(db: DbOrTx, options: LoadOptions): Promise<number> {
+  const { n } = await db
+    .selectFrom("hosts")
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>(eb(eb.ref("max_vms"), "-", eb.ref("vm_count"))), eb.lit(0)).as("n"))
+    .where("online", "=", 1)
+    .where("removed_at", "is", null)
+    .where("last_seen_at", ">=", onlineSince(options))
+    .where((eb) => eb("vm_count", "<", eb.ref("max_vms")))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 /** How many nodes synced since `since` (and are in the pool). */
 export async function countOnlineHosts(db: DbOrTx, since: string): Promise<number> {
   const { n } = await db
@@ -162,19 +175,19 @@ export async function countOnlineHosts(db: DbOrTx, since: string): Promise<numbe
   return Number(n);
 }
 
-/** Nodes silent for longer than the offline limit are marked offline; returns their names. */
-export async function markOffline(db: DbOrTx, options: LoadOptions): Promise<string[]> {
+/** Nodes silent for longer than the offline limit are marked offline; returns them, with their last sync. */
+export async function markOffline(db: DbOrTx, options: LoadOptions): Promise<Array<{ name: string; lastSeenAt: string | null }>> {
   const since = onlineSince(options);
   const silent = await db
     .selectFrom("hosts")
-    .select("name")
+    .select(["name", "last_seen_at"])
     .where("online", "=", 1)
     .where((eb) => eb.or([eb("last_seen_at", "is", null), eb("last_seen_at", "<", since), eb("removed_at", "is not", null)]))
     .execute();
   if (silent.length === 0) return [];
   const names = silent.map((h) => h.name);
   await db.updateTable("hosts").set({ online: 0 }).where("name", "in", names).execute();
-  return names;
+  return silent.map((h) => ({ name: h.name, lastSeenAt: h.last_seen_at }));
 }
 
 /** Tells the host's node that what should run there changed (its long-poll compares versions). */

@@ -19,11 +19,14 @@ export function toImageEntry(row: ImageRow): ImageEntry {
     defaultMemoryMiB: row.default_memory_mib,
     maxMemoryMiB: row.max_memory_mib,
     maxCpus: row.max_cpus,
+    restartOnCrash: row.restart_on_crash === 1,
+    defaultHours: row.default_hours,
+    maxHours: row.max_hours,
   };
 }
 
 /** The columns of an entry (all but the tag, the owner and removal). */
-export function imageColumns(image: ImageEntry): Omit<ImageTable, "tag" | "owner" | "removed_at"> {
+export function imageColumns(image: ImageEntry): Omit<ImageTable, "tag" | "owner" | "removed_at" | "restart_on_crash"> & { restart_on_crash: number } {
   return {
     name: image.name,
     description: image.description ?? null,
@@ -36,6 +39,9 @@ export function imageColumns(image: ImageEntry): Omit<ImageTable, "tag" | "owner
     default_memory_mib: image.defaultMemoryMiB,
     max_memory_mib: image.maxMemoryMiB,
     max_cpus: image.maxCpus,
+    restart_on_crash: image.restartOnCrash === true ? 1 : 0,
+    default_hours: image.defaultHours ?? null,
+    max_hours: image.maxHours ?? null,
   };
 }
 
@@ -54,6 +60,12 @@ export async function deployableImages(db: DbOrTx, user: string, page?: Page): P
   if (page?.after !== undefined) q = q.where("tag", ">", page.after[0]!);
   if (page !== undefined) q = q.limit(page.limit + 1);
   return (await q.execute()).map(toImageEntry);
+}
+
+/** The lifetime bounds of image `tag` (a catalog image or a saved one); undefined when it is not in the store. */
+export async function imageLifetime(db: DbOrTx, tag: string): Promise<Pick<ImageEntry, "defaultHours" | "maxHours"> | undefined> {
+  const row = await db.selectFrom("images").select(["default_hours", "max_hours"]).where("tag", "=", tag).executeTakeFirst();
+  return row && { defaultHours: row.default_hours, maxHours: row.max_hours };
 }
 
 export async function findDeployableImage(db: DbOrTx, tag: string, user: string): Promise<ImageEntry | undefined> {

@@ -348,6 +348,74 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("mail_outbox_vm").on("mail_outbox").columns(["vm_id", "id"]).execute();
     },
   },
+  // Power: stop, start and reboot (issue 17). What the node last reported of a VM (so that a stopped VM
+  // its node still runs reads as being stopped), whether the last stop was forced, and reboots as
+  // numbered asks the node confirms, so that each is carried out once. An image's restartOnCrash.
+  "2026-12-02T13-power": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("vms").addColumn("node_state", "text").execute();
+      await db.schema.alterTable("vms").addColumn("crash_restart", "text").execute();
+      for (const column of ["force_stop", "reboot_asked", "reboot_done", "reboot_force"]) {
+        await db.schema.alterTable("vms").addColumn(column, "integer", (c) => c.notNull().defaultTo(0)).execute();
+      }
+      await db.schema.alterTable("images").addColumn("restart_on_crash", "integer", (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
+  // The policy pass (policies/): each live VM keeps when the pass next has something to do for it
+  // (`policy_at`: its next warning, its expiry, the end of its grace), so that a pass reads only the VMs
+  // due, from an index, however many there are. `warned_expires_at` is the expiry the last warning
+  // announced: the VM is never terminated before it. `silence_mailed` is when the VM had last answered,
+  // as said in the not-responding mail sent for it (null: none outstanding). An image's catalog entry
+  // bounds its VMs' lives (defaultHours, maxHours). One-time extend links: only their keyed hashes.
+  "2026-12-02T10-policies": {
+    async up(db: Kysely<any>) {
+      const work = async (tx: Kysely<any>) => {
+        await tx.schema.alterTable("vms").addColumn("policy_at", "text").execute();
+        await tx.schema.alterTable("vms").addColumn("warned_expires_at", "text").execute();
+        await tx.schema.alterTable("vms").addColumn("silence_mailed", "text").execute();
+        await tx.schema.alterTable("images").addColumn("default_hours", "real").execute();
+        await tx.schema.alterTable("images").addColumn("max_hours", "real").execute();
+        // A policy that arrives must not kill at once what nobody enforced before (OpenNebula#5294):
+        // a live VM already past its expiry gets a day more, and every live VM is looked at by the
+        // first pass, which sends the warnings still to come.
+        const now = new Date();
+        const day = new Date(now.getTime() + 24 * 3600_000).toISOString();
+        const live = ["pending", "provisioning", "running", "failed"];
+        const late = await tx.selectFrom("vms").select("id").where("state", "in", live).where("expires_at", "<", now.toISOString()).execute();
+        for (const { id } of late) {
+          await tx.updateTable("vms").set({ expires_at: day }).where("id", "=", id).execute();
+          const row = await tx.selectFrom("vms").select("state").where("id", "=", id).executeTakeFirstOrThrow();
+          await tx
+            .insertInto("vm_history")
+            .values({ vm_id: id, at: now.toISOString(), state: row.state, actor: "policy:expiry", detail: `expiry moved to ${day}: it had passed before vgrid enforced expiry` })
+            .execute();
+        }
+        await tx.updateTable("vms").set({ policy_at: now.toISOString() }).where("state", "in", live).where("expires_at", "is not", null).execute();
+        await tx.schema.createIndex("vms_policy_due").on("vms").columns(["policy_at", "id"]).where(sql.ref("policy_at"), "is not", null).execute();
+        // The VMs that stopped answering, and those mailed about it: each set is small, whatever the VMs.
+        await tx.schema
+          .createIndex("vms_silent")
+          .on("vms")
+          .columns(["last_seen_at", "id"])
+          .where(sql.ref("state"), "=", "running")
+          .where(sql.ref("responding"), "=", 0)
+          .where(sql.ref("silence_mailed"), "is", null)
+          .execute();
+        await tx.schema.createIndex("vms_silence_mailed").on("vms").column("id").where(sql.ref("silence_mailed"), "is not", null).execute();
+        await tx.schema
+          .createTable("extend_links")
+          .addColumn("hash", "text", (c) => c.primaryKey())
+          .addColumn("vm_id", "text", (c) => c.notNull().references("vms.id").onDelete("cascade"))
+          // The expiry it extends: once the VM's expiry is another, the link is stale.
+          .addColumn("expires_at", "text", (c) => c.notNull())
+          .addColumn("created_at", "text", (c) => c.notNull())
+          .addColumn("used_at", "text")
+          .execute();
+        await tx.schema.createIndex("extend_links_vm").on("extend_links").column("vm_id").execute();
+      };
+      await (db.isTransaction ? work(db) : db.transaction().execute(work));
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -31,27 +31,38 @@ export interface OutgoingMail {
  * queued before, whatever became of it.
  */
 export async function enqueueMail(tx: DbOrTx, mail: OutgoingMail, now: Date): Promise<boolean> {
+  return (await enqueueMails(tx, [mail], now)) > 0;
+}
+
+/** Queues `mails` in the caller's transaction, one statement per chunk; how many were new (the others' keys were queued before). */
+export async function enqueueMails(tx: DbOrTx, mails: readonly OutgoingMail[], now: Date): Promise<number> {
   const at = now.toISOString();
-  const inserted = await tx
-    .insertInto("mail_outbox")
-    .values({
-      key: mail.key,
-      kind: mail.kind,
-      vm_id: mail.vmId,
-      to_address: mail.to,
-      subject: mail.subject,
-      text_body: mail.text,
-      html_body: mail.html,
-      state: "queued",
-      attempts: 0,
-      last_error: null,
-      next_attempt_at: at,
-      created_at: at,
-      sent_at: null,
-    })
-    .onConflict((oc) => oc.column("key").doNothing())
-    .executeTakeFirst();
-  return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+  let added = 0;
+  for (let i = 0; i < mails.length; i += 200) {
+    const inserted = await tx
+      .insertInto("mail_outbox")
+      .values(
+        mails.slice(i, i + 200).map((mail) => ({
+          key: mail.key,
+          kind: mail.kind,
+          vm_id: mail.vmId,
+          to_address: mail.to,
+          subject: mail.subject,
+          text_body: mail.text,
+          html_body: mail.html,
+          state: "queued",
+          attempts: 0,
+          last_error: null,
+          next_attempt_at: at,
+          created_at: at,
+          sent_at: null,
+        })),
+      )
+      .onConflict((oc) => oc.column("key").doNothing())
+      .executeTakeFirst();
+    added += Number(inserted.numInsertedOrUpdatedRows ?? 0);
+  }
+  return added;
 }
 
 /** A queued mail a sender has taken, with the claim that makes its outcome this sender's to record. */

@@ -43,6 +43,11 @@ export interface ImageTable {
   default_memory_mib: number;
   max_memory_mib: number;
   max_cpus: number;
+  /** 1: a VM of it whose QEMU died is started again by its node (a bounded number of times). */
+  restart_on_crash: Generated<number>;
+  /** The lifetime of its VMs unless asked, and the most an owner may give them (with [expiry]'s); null: [expiry]'s. */
+  default_hours: number | null;
+  max_hours: number | null;
   /** null for the catalog's public images. */
   owner: string | null;
   /** When server.toml stopped naming it: it can no longer be deployed; the VMs made from it keep it. */
@@ -118,6 +123,23 @@ export interface VmTable {
   terminated_by: string | null;
   /** Why, in words the owner reads; null when none was given. */
   termination_reason: string | null;
+  /** The state its node last reported (protocol's REPORTED_STATES): a stopped VM still `running` there is being stopped. */
+  node_state: string | null;
+  /** The node's words of its last restart of the VM after a crash (restartOnCrash); null if none. */
+  crash_restart: string | null;
+  /** 1 when the last stop asked was forced: its node quits QEMU without asking the guest first. */
+  force_stop: Generated<number>;
+  /** Reboots asked, numbered from 1; its node reports the highest it carried out (`reboot_done`). */
+  reboot_asked: Generated<number>;
+  reboot_done: Generated<number>;
+  /** 1 when the last reboot asked was forced (a reset). */
+  reboot_force: Generated<number>;
+  /** When the policy pass next has something to do for it (a warning, its expiry, its grace's end); null: nothing. */
+  policy_at: Generated<string | null>;
+  /** The expiry the last warning mail announced: the VM is never terminated before it. */
+  warned_expires_at: Generated<string | null>;
+  /** When it had last answered, as the not-responding mail sent for it said; null when none is outstanding. */
+  silence_mailed: Generated<string | null>;
 }
 
 export interface AuditTable {
@@ -165,6 +187,16 @@ export interface LoginLinkTable {
   admin: number;
   created_at: string;
   expires_at: string;
+  used_at: string | null;
+}
+
+/** A one-time extend link of an expiry mail: the VM and the expiry it extends, used once. */
+export interface ExtendLinkTable {
+  /** The secret's keyed hash (secrets.ts). */
+  hash: string;
+  vm_id: string;
+  expires_at: string;
+  created_at: string;
   used_at: string | null;
 }
 
@@ -240,6 +272,7 @@ export interface Database {
   store_keys: StoreKeyTable;
   vm_log_chunks: VmLogChunkTable;
   mail_outbox: MailOutboxTable;
+  extend_links: ExtendLinkTable;
 }
 
 export type UserRow = Selectable<UserTable>;

@@ -4,7 +4,7 @@ import { sql, type RawBuilder } from "kysely";
 import type { SshHostKey, Vm } from "../../core/api.js";
 import { sshFingerprint } from "../../core/ssh-keys.js";
 import { isSafeSshHost } from "../../core/protocol.js";
-import { HOLDING_STATES, type VmState } from "../../core/vm-state.js";
+import { HOLDING_STATES, isPoweredOff, type VmState } from "../../core/vm-state.js";
 import type { Page } from "../pages.js";
 import { isPostgres, type DbOrTx } from "./db.js";
 import type { NewVm, VmRow, VmTable } from "./schema.js";
@@ -14,7 +14,9 @@ import type { NewVm, VmRow, VmTable } from "./schema.js";
  * is the address clients use to reach the VM's node; one that is not a plain host name or IP literal
  * (stored before nodes' requests were checked) is never shown, since `vgrid ssh` hands it to ssh.
  */
-export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | null = null): Vm {
+export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | null = null, hostOnline = true): Vm {
+  // A VM of an offline node is not known to answer: it shows as not responding, last seen at its node's last sync.
+  const responding = row.responding === 1 && hostOnline;
   const reachable =
     row.ssh_port !== null &&
     sshHost !== null &&
@@ -27,7 +29,7 @@ export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | 
     image: row.image,
     host: row.host,
     state: row.state as VmState,
-    responding: row.responding === 1,
+    responding,
     // While it answers, it was last seen at its node's last sync (nothing is written per VM then).
     lastSeenAt: row.responding === 1 ? (hostLastSeen ?? row.last_seen_at) : row.last_seen_at,
     memoryMiB: row.memory_mib,
@@ -43,7 +45,19 @@ export function toVm(row: VmRow, sshHost: string | null, hostLastSeen: string | 
     terminatedBy: row.terminated_by,
     reason: row.termination_reason,
     updatedAt: row.updated_at,
+    transition: transitionOf(row),
   };
+}
+
+/**
+ * What the VM's node is still doing at an owner's request: stopping a VM it last reported running or
+ * booting; a reboot it has not confirmed.
+ */
+function transitionOf(row: Pick<VmRow, "state" | "node_state" | "reboot_asked" | "reboot_done">): Vm["transition"] {
+  const state = row.state as VmState;
+  if (isPoweredOff(state) && (row.node_state === "running" || row.node_state === "provisioning")) return "stopping";
+  if (state === "running" && row.reboot_asked > row.reboot_done) return "rebooting";
+  return null;
 }
 
 function hostKeys(json: string | null): SshHostKey[] {
@@ -59,12 +73,22 @@ function selectVmsWithHost(db: DbOrTx) {
     .selectFrom("vms")
     .innerJoin("hosts", "hosts.name", "vms.host")
     .selectAll("vms")
-    .select(["hosts.ssh_host", "hosts.last_seen_at as host_last_seen"]);
+    .select(["hosts.ssh_host", "hosts.last_seen_at as host_last_seen", "hosts.online as host_online"]);
 }
 
 export async function findVm(db: DbOrTx, id: string): Promise<Vm | undefined> {
   const row = await selectVmsWithHost(db).where("vms.id", "=", id).executeTakeFirst();
-  return row && toVm(row, row.ssh_host, row.host_last_seen);
+  return row && toVm(row, row.ssh_host, row.host_last_seen, row.host_online === 1);
+}
+
+/** The VMs of `ids` that exist, in one query per chunk (for publishing what a pass changed). */
+export async function findVms(db: DbOrTx, ids: readonly string[]): Promise<Vm[]> {
+  const out: Vm[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await selectVmsWithHost(db).where("vms.id", "in", ids.slice(i, i + 500)).execute();
+    out.push(...rows.map((r) => toVm(r, r.ssh_host, r.host_last_seen, r.host_online === 1)));
+  }
+  return out;
 }
 
 export interface VmFilter {
@@ -88,7 +112,7 @@ export async function listVms(db: DbOrTx, filter: VmFilter, page: Page): Promise
     q = q.where((eb) => eb.or([eb("vms.created_at", ">", createdAt), eb.and([eb("vms.created_at", "=", createdAt), eb("vms.id", ">", id)])]));
   }
   const rows = await q.orderBy("vms.created_at").orderBy("vms.id").limit(page.limit + 1).execute();
-  return rows.map((r) => toVm(r, r.ssh_host, r.host_last_seen));
+  return rows.map((r) => toVm(r, r.ssh_host, r.host_last_seen, r.host_online === 1));
 }
 
 /** The key a page of VMs is ordered by, for its cursor. */
@@ -123,7 +147,37 @@ export async function askTermination(
 ): Promise<boolean> {
   const result = await db
     .updateTable("vms")
-    .set({ state: "terminating", terminated_by: asked.by, termination_reason: asked.reason, updated_at: at.toISOString() })
+    // Nothing more for the policy pass to do: it is on its way out.
+    .set({ state: "terminating", terminated_by: asked.by, termination_reason: asked.reason, updated_at: at.toISOString(), policy_at: null })
+    .where("id", "=", id)
+    .where("state", "in", from)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/**
+ * Moves a VM from one of `from` to `to` (a power action: stop, start, reboot's bookkeeping), with
+ * what its node must know; false if it was in none of them (someone else moved it first).
+ */
+export async function movePower(
+  db: DbOrTx,
+  id: string,
+  from: readonly VmState[],
+  to: VmState,
+  at: Date,
+  also: { forceStop?: boolean; reboot?: { force: boolean } } = {},
+): Promise<boolean> {
+  const result = await db
+    .updateTable("vms")
+    .set((eb) => ({
+      state: to,
+      updated_at: at.toISOString(),
+      // Powered off or booting again: its guest answers only once its node says so; one that answered
+      // until now was last seen now (as a sync that hears it stop answering says).
+      ...(to === "running" ? {} : { responding: 0, last_seen_at: sql<string | null>`case when responding = 1 then ${at.toISOString()} else last_seen_at end` }),
+      ...(also.forceStop === undefined ? {} : { force_stop: also.forceStop ? 1 : 0 }),
+      ...(also.reboot === undefined ? {} : { reboot_asked: eb("reboot_asked", "+", 1), reboot_force: also.reboot.force ? 1 : 0 }),
+    }))
     .where("id", "=", id)
     .where("state", "in", from)
     .executeTakeFirst();
@@ -134,11 +188,11 @@ export async function askTermination(
  * The VM's state and expiry, read for a change that depends on them: its row is locked until the
  * transaction ends on PostgreSQL, so that two extends add up (SQLite has one writer at a time anyway).
  */
-export async function lockVm(db: DbOrTx, id: string): Promise<{ state: VmState; expiresAt: string | null } | undefined> {
-  let q = db.selectFrom("vms").select(["state", "expires_at"]).where("id", "=", id);
+export async function lockVm(db: DbOrTx, id: string): Promise<{ state: VmState; expiresAt: string | null; host: string } | undefined> {
+  let q = db.selectFrom("vms").select(["state", "expires_at", "host"]).where("id", "=", id);
   if (isPostgres(db)) q = q.forUpdate();
   const row = await q.executeTakeFirst();
-  return row && { state: row.state as VmState, expiresAt: row.expires_at };
+  return row && { state: row.state as VmState, expiresAt: row.expires_at, host: row.host };
 }
 
 export async function setExpiry(db: DbOrTx, id: string, expiresAt: string | null, at: Date): Promise<void> {
@@ -150,7 +204,10 @@ export async function vmsOnHost(db: DbOrTx, host: string, ids: readonly string[]
   if (ids.length === 0) return [];
   return db
     .selectFrom("vms")
-    .select(["id", "state", "responding", "ssh_port", "ip", "error", "error_detail", "ssh_host_keys", "memory_mib", "cpus", "request_id"])
+    .select([
+      "id", "state", "responding", "ssh_port", "ip", "error", "error_detail", "ssh_host_keys", "memory_mib", "cpus", "request_id",
+      "node_state", "reboot_asked", "reboot_done", "crash_restart",
+    ])
     .where("host", "=", host)
     .where("id", "in", ids)
     .execute();
@@ -167,8 +224,13 @@ export type ReportedVmRow = Awaited<ReturnType<typeof vmsOnHost>>[number];
 /** What a node's report changes in one VM's row. */
 export type VmChange = { id: string } & Pick<
   VmTable,
-  "state" | "responding" | "ssh_port" | "ip" | "error" | "error_detail" | "ssh_host_keys" | "updated_at"
-> & { last_seen_at?: string };
+  "state" | "responding" | "ssh_port" | "ip" | "error" | "error_detail" | "ssh_host_keys" | "updated_at" | "node_state" | "crash_restart"
+> & {
+  last_seen_at?: string;
+  reboot_done?: number;
+  /** Not a column: what the VM's history says of the change, when the state alone does not (a crash restart, a reboot). */
+  note?: string | null;
+};
 
 /** Columns of a change and their SQL types, for the casts PostgreSQL needs inside CASE. */
 const CHANGE_COLUMNS = {
@@ -181,6 +243,9 @@ const CHANGE_COLUMNS = {
   ssh_host_keys: "text",
   updated_at: "text",
   last_seen_at: "text",
+  node_state: "text",
+  crash_restart: "text",
+  reboot_done: "integer",
 } as const;
 
 /**
@@ -222,7 +287,12 @@ export async function placedVms(db: DbOrTx, host: string) {
       "images.kernel",
       "images.initrd",
       "images.cmdline",
+      "images.restart_on_crash",
       "vms.request_id",
+      "vms.force_stop",
+      "vms.reboot_asked",
+      "vms.reboot_done",
+      "vms.reboot_force",
     ])
     .where("vms.host", "=", host)
     .where("vms.state", "in", HOLDING_STATES)

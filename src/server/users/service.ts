@@ -9,14 +9,15 @@ import { insertAudit } from "../store/audit.js";
 import type { DbOrTx } from "../store/db.js";
 import { answerPage, pageOf } from "../pages.js";
 import { countLiveTokens, issueToken, listTokens, lockUser, revokeToken, saveSshKeys, tokenPageKey } from "../store/users.js";
+import { freeSlots } from "../store/hosts.js";
 import { holdingUse } from "../store/vms.js";
-import type { Actor } from "../vms/service.js";
+import { loadOptions, type Actor } from "../vms/service.js";
 import { quotaFor } from "./quota.js";
 
 export async function describeMe(ctx: ServerContext, actor: Actor): Promise<Me> {
   const { user } = actor;
   const quota = quotaFor(ctx.config.quota, user);
-  const used = await holdingUse(ctx.db, user.name);
+  const [used, freeVms] = await Promise.all([holdingUse(ctx.db, user.name), freeSlots(ctx.db, loadOptions(ctx, ctx.now()))]);
   return {
     username: user.name,
     admin: user.admin,
@@ -29,6 +30,7 @@ export async function describeMe(ctx: ServerContext, actor: Actor): Promise<Me> 
       usedCpus: used.cpus,
     },
     limits: { defaultHours: ctx.config.expiry.defaultHours, maxHours: ctx.config.expiry.maxHours },
+    capacity: { freeVms },
     sshKeys: user.sshKeys,
   };
 }

@@ -8,7 +8,13 @@ import { Conflict, Forbidden, Invalid, NotFound, Unavailable, VgridError } from 
 import { isVmId } from "../../core/names.js";
 import { parseSshPublicKeys } from "../../core/ssh-keys.js";
 import type { ImageEntry } from "../../core/image.js";
-import { extendedExpiry } from "../../core/expiry.js";
+import { extendedExpiry, firstPolicyAt } from "../../core/expiry.js";
+import { lifetimeLimits } from "../../core/image.js";
+import { adminTerminatedMail } from "../policies/mails.js";
+import { startAfterGrace } from "../policies/grace.js";
+import { findExtendLink, useExtendLink } from "../store/extend-links.js";
+import { enqueueMail } from "../store/outbox.js";
+import { setPolicyTimes } from "../store/policy-vms.js";
 import { canExtend, canMove, HOLDING_STATES, isFinal, type VmState } from "../../core/vm-state.js";
 import type { ServerContext } from "../context.js";
 import { couldEverFit, type HostLoad } from "../scheduler/placement.js";
@@ -17,16 +23,14 @@ import { listHistory, recordHistory } from "../store/vm-history.js";
 import type { DbOrTx } from "../store/db.js";
 import { takeFreeHostname } from "../store/hostnames.js";
 import { anyHostOnline, bumpDesiredVersion, takeSlot } from "../store/hosts.js";
-import { deployableImages, findDeployableImage } from "../store/images.js";
-import { lockUser, type User } from "../store/users.js";
+import { deployableImages, findDeployableImage, imageLifetime } from "../store/images.js";
+import { findUser, lockUser, type User } from "../store/users.js";
 import { answerPage, pageOf } from "../pages.js";
 import { fetchRepositoryKeys } from "../users/key-repository.js";
 import { hasAnyLimit, quotaFor, quotaProblem } from "../users/quota.js";
 import type { NewVm, VmRow } from "../store/schema.js";
 import { holdingUse, findVm, insertVm, listVms, lockVm, askTermination, setExpiry, toVm, vmPageKey } from "../store/vms.js";
 import { readLog } from "../store/vm-logs.js";
-import { enqueueMail } from "../store/outbox.js";
-import { adminTerminatedMail } from "../mail/admin-terminated.js";
 import { logText } from "./boot-log.js";
 
 /** Who asks, from where (for the audit log), and in which request (for the logs). */
@@ -110,10 +114,10 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
   if (cpus > image.maxCpus) {
     throw new Invalid("cpus", `cpus ${cpus} is more than image '${image.tag}' allows: at most ${image.maxCpus}`);
   }
-  const { expiry } = ctx.config;
-  const hours = request.hours ?? expiry.defaultHours;
-  if (hours > expiry.maxHours) {
-    throw new Invalid("hours", `hours ${hours} is more than the policy allows: at most ${expiry.maxHours}`);
+  const limits = lifetimeLimits(image, ctx.config.expiry);
+  const hours = request.hours ?? limits.defaultHours;
+  if (hours > limits.maxHours) {
+    throw new Invalid("hours", `hours ${hours} is more than the policy allows${limitSource(image, ctx)}: at most ${limits.maxHours}`);
   }
   let sshKeys = request.sshKeys === undefined ? user.sshKeys : parseSshPublicKeys(request.sshKeys);
   // The seed's copyuserkey: a user with no key of their own gets those of the lab's key repository.
@@ -147,6 +151,7 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       throw new Conflict("pool-exhausted", "every hostname of the pool is in use; try again once a VM is terminated");
     }
     const at = now.toISOString();
+    const expiresAt = new Date(now.getTime() + hours * 3600_000);
     const row: NewVm & VmRow = {
       id,
       name: hostname.name,
@@ -159,7 +164,7 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       memory_mib: memoryMiB,
       cpus,
       created_at: at,
-      expires_at: new Date(now.getTime() + hours * 3600_000).toISOString(),
+      expires_at: expiresAt.toISOString(),
       ssh_port: null,
       ip: null,
       mac: hostname.mac,
@@ -171,6 +176,15 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
       request_id: actor.requestId ?? null,
       terminated_by: null,
       termination_reason: null,
+      node_state: null,
+      crash_restart: null,
+      force_stop: 0,
+      reboot_asked: 0,
+      reboot_done: 0,
+      reboot_force: 0,
+      policy_at: firstPolicyAt(expiresAt, now, ctx.config.expiry.warningsSeconds).toISOString(),
+      warned_expires_at: null,
+      silence_mailed: null,
     };
     await insertVm(tx, row);
     // takeSlot told the host's node already (its desired version); a pending VM has no ssh yet.
@@ -182,8 +196,7 @@ async function deployVmNow(ctx: ServerContext, actor: Actor, request: DeployRequ
 /**
  * Marks the VM terminating, with who asked and why; the hostname is released only once its node
  * confirms. Idempotent: asked again, it stays as the first asker left it. An admin terminating another
- * user's VM says why (`reason`): its owner reads it, on the VM and in an admin-terminated mail queued
- * in the same transaction (sent once [mail] is set; until then it waits in the outbox).
+ * user's VM says why (`reason`): its owner reads it.
  */
 export async function terminateVm(ctx: ServerContext, actor: Actor, id: string, request: TerminateRequest | null): Promise<Vm> {
   const vm = await visibleVm(ctx.db, actor.user, id);
@@ -201,8 +214,8 @@ export async function terminateVm(ctx: ServerContext, actor: Actor, id: string, 
     const from = HOLDING_STATES.filter((s) => canMove(s, "terminating"));
     if (!(await askTermination(tx, vm.id, from, { by: actor.user.name, reason }, now))) return { vmId: vm.id, auditDetail: reason };
     await bumpDesiredVersion(tx, vm.host);
-    // The owner learns it from the mail, sent after this commits: in this transaction, so never lost.
-    if (vm.owner !== actor.user.name && reason !== null) await enqueueMail(tx, adminTerminatedMail(ctx.config, vm, actor.user.name, reason, now), now);
+    // Someone else's VM (an admin's termination): its owner reads who did it and why.
+    if (vm.owner !== actor.user.name && reason !== null) await enqueueMail(tx, adminTerminatedMail(ctx, vm, actor.user.name, reason, now), now);
     return { vmId: vm.id, host: vm.host, step: { state: "terminating", detail: reason }, auditDetail: reason };
   });
 }
@@ -224,30 +237,113 @@ function reasonOf(given: string | undefined): string | null {
 
 /**
  * Adds `hours` to the later of the VM's expiry and now (extending never shortens a life), at most to
- * `[expiry] maxHours` from now; a VM that never expires is left so. Worked out on the locked row, so
- * that two extends at once both count.
+ * maxHours from now (the image's or [expiry]'s, the smaller); a VM that never expires is left so; an
+ * expired VM (in its grace period) starts again. Worked out on the locked row, so that two extends at
+ * once both count.
  */
 export async function extendVm(ctx: ServerContext, actor: Actor, id: string, hours: number): Promise<Vm> {
   const vm = await visibleVm(ctx.db, actor.user, id);
   requireExtendable(vm.name, vm.state);
   if (vm.expiresAt === null) return viewFor(actor.user, vm);
-  const { maxHours } = ctx.config.expiry;
+  const image = catalogImage(ctx, vm.image) ?? (await imageLifetime(ctx.db, vm.image));
   return change(ctx, actor, "vm.extend", async (tx, now) => {
     const life = await lockVm(tx, vm.id);
     if (life === undefined) throw new NotFound(`no VM with id '${id}' is yours`);
     requireExtendable(vm.name, life.state);
     if (life.expiresAt === null) return { vmId: vm.id };
+    const { maxHours } = lifetimeLimits(image, ctx.config.expiry);
     const extension = extendedExpiry(new Date(life.expiresAt), now, hours, maxHours);
     if ("mostHours" in extension) {
       throw new Invalid(
         "hours",
-        `hours ${hours} would take VM ${vm.name} beyond what the policy allows, ${maxHours} hours from now: at most ${extension.mostHours} more hours now`,
+        `hours ${hours} would take VM ${vm.name} beyond what the policy allows${limitSource(image, ctx)}, ${maxHours} hours from now: at most ${extension.mostHours} more hours now`,
       );
     }
-    const expiresAt = extension.expiresAt.toISOString();
-    await setExpiry(tx, vm.id, expiresAt, now);
-    return { vmId: vm.id, step: { state: life.state, detail: `expiry moved to ${expiresAt}, ${hours} h later` } };
+    return applyExtension(ctx, tx, { id: vm.id, host: vm.host, state: life.state }, extension.expiresAt, now, `${hours} h later`);
   });
+}
+
+/**
+ * Sets a VM's new expiry (later than before) in the caller's transaction: re-arms its warnings for it
+ * (the old ones' keys and links are for the old expiry) and starts it again if it had expired.
+ */
+async function applyExtension(ctx: ServerContext, tx: DbOrTx, vm: { id: string; host: string; state: VmState }, expiresAt: Date, now: Date, how: string): Promise<Changed> {
+  const at = expiresAt.toISOString();
+  await setExpiry(tx, vm.id, at, now);
+  await setPolicyTimes(tx, vm.id, { policyAt: firstPolicyAt(expiresAt, now, ctx.config.expiry.warningsSeconds) });
+  const restarted = vm.state === "expired" && (await startAfterGrace(tx, vm.id, vm.host, now));
+  const detail = `expiry moved to ${at}, ${how}${restarted ? "; started again" : ""}`;
+  return { vmId: vm.id, ...(restarted ? { host: vm.host } : {}), step: { state: restarted ? "provisioning" : vm.state, detail }, auditDetail: detail };
+}
+
+/** Whose limit a refusal names: the image's when it is stricter than [expiry]'s. */
+function limitSource(image: { maxHours?: number | null } | undefined, ctx: ServerContext): string {
+  return image?.maxHours != null && image.maxHours < ctx.config.expiry.maxHours ? " for its image" : "";
+}
+
+/** What an extend link's page says and does: the VM, the expiry it extends and the hours it adds. */
+export interface LinkExtension {
+  vm: Vm;
+  hours: number;
+}
+
+/**
+ * Why an extend link does nothing: `unknown` (no such link), `used`, `stale` (the VM's expiry is
+ * another, or it is gone), `at-most` (its expiry is as far as the policy allows already).
+ */
+export type LinkRefusal = { refused: "unknown" | "used" | "stale" | "at-most"; vm?: Vm };
+
+/** What an extend link would do, changing nothing (a mail scanner only opens it). */
+export async function previewLink(ctx: ServerContext, secret: string): Promise<LinkExtension | LinkRefusal> {
+  const link = await findExtendLink(ctx.db, secret);
+  if (link === undefined) return { refused: "unknown" };
+  const vm = await findVm(ctx.db, link.vmId);
+  if (vm === undefined) return { refused: "stale" };
+  if (link.usedAt !== null) return { refused: "used", vm };
+  if (vm.expiresAt !== link.expiresAt || !canExtend(vm.state)) return { refused: "stale", vm };
+  const image = catalogImage(ctx, vm.image) ?? (await imageLifetime(ctx.db, vm.image));
+  return { vm, hours: lifetimeLimits(image, ctx.config.expiry).defaultHours };
+}
+
+/**
+ * Presses an extend link: adds the image's (or [expiry]'s) defaultHours, within maxHours from now, to
+ * the VM it names, once, as its owner (audited so, with `address`). The link, the VM and its expiry
+ * are checked again on the locked row: two presses at once extend once.
+ */
+export async function extendByLink(ctx: ServerContext, secret: string, address: string | null): Promise<LinkExtension | LinkRefusal> {
+  const preview = await previewLink(ctx, secret);
+  if ("refused" in preview) return preview;
+  const owner = await findUser(ctx.db, preview.vm.owner);
+  if (owner === undefined) return { refused: "stale", vm: preview.vm };
+  const image = catalogImage(ctx, preview.vm.image) ?? (await imageLifetime(ctx.db, preview.vm.image));
+  const { defaultHours, maxHours } = lifetimeLimits(image, ctx.config.expiry);
+  try {
+    const vm = await change(ctx, { user: owner, address }, "vm.extend", async (tx, now) => {
+      const link = await findExtendLink(tx, secret);
+      const life = await lockVm(tx, preview.vm.id);
+      if (link === undefined || life === undefined) throw new LinkRefused({ refused: "stale", vm: preview.vm });
+      if (link.usedAt !== null) throw new LinkRefused({ refused: "used", vm: preview.vm });
+      if (life.expiresAt !== link.expiresAt || !canExtend(life.state)) throw new LinkRefused({ refused: "stale", vm: preview.vm });
+      const from = Math.max(Date.parse(life.expiresAt), now.getTime());
+      const expiresAt = new Date(Math.min(from + defaultHours * 3600_000, now.getTime() + maxHours * 3600_000));
+      // Already as far as the policy allows: nothing to add, and the link stays for later.
+      if (expiresAt.getTime() <= Date.parse(life.expiresAt)) throw new LinkRefused({ refused: "at-most", vm: preview.vm });
+      await useExtendLink(tx, link.hash, now);
+      const hours = Math.round(((expiresAt.getTime() - from) / 3600_000) * 100) / 100;
+      return applyExtension(ctx, tx, { id: preview.vm.id, host: preview.vm.host, state: life.state }, expiresAt, now, `${hours} h later, by the link of an expiry mail`);
+    });
+    return { vm, hours: defaultHours };
+  } catch (err) {
+    if (err instanceof LinkRefused) return err.refusal;
+    throw err;
+  }
+}
+
+/** Thrown inside an extend link's transaction, so that a refused press writes nothing (no audit row either). */
+class LinkRefused extends Error {
+  constructor(readonly refusal: LinkRefusal) {
+    super(refusal.refused);
+  }
 }
 
 function requireExtendable(name: string, state: VmState): void {
@@ -266,12 +362,14 @@ export async function setVmExpiry(ctx: ServerContext, actor: Actor, id: string, 
     if (life === undefined) throw new NotFound(`no VM with id '${id}' is yours`);
     const expiry = at === null ? null : at.toISOString();
     await setExpiry(tx, vm.id, expiry, now);
+    // Re-armed for the new expiry; a VM is still never expired before what its last warning said.
+    await setPolicyTimes(tx, vm.id, { policyAt: at === null ? null : firstPolicyAt(at, now, ctx.config.expiry.warningsSeconds) });
     return { vmId: vm.id, step: { state: life.state, detail: expiry === null ? "expiry removed: it never expires" : `expiry set to ${expiry}` } };
   });
 }
 
 /** What a change did, for change() to record and announce. */
-interface Changed {
+export interface Changed {
   vmId: string;
   /** The host whose node must hear of it: what should run there changed. */
   host?: string;
@@ -286,7 +384,7 @@ interface Changed {
  * Runs `work`, the audit row of `action` and the step of the VM's history in one transaction; after the
  * commit, wakes the node of the host `work` names and publishes the VM as it now is.
  */
-async function change(
+export async function change(
   ctx: ServerContext,
   actor: Actor,
   action: string,
@@ -308,7 +406,7 @@ async function change(
   return viewFor(actor.user, vm);
 }
 
-async function visibleVm(db: DbOrTx, user: User, id: string): Promise<Vm> {
+export async function visibleVm(db: DbOrTx, user: User, id: string): Promise<Vm> {
   const vm = isVmId(id) ? await findVm(db, id) : undefined;
   if (!vm || (!user.admin && vm.owner !== user.name)) throw new NotFound(`no VM with id '${id}' is yours`);
   return vm;

@@ -1,6 +1,7 @@
 // /api/v1/vms and what hangs off a VM.
 
 import type { DeployRequest, Vm } from "../../../src/core/api.ts";
+import type { PowerAction } from "../../../src/core/vm-state.ts";
 import { getJson, getText, query, sendJson } from "./client.ts";
 
 export interface VmFilter {
@@ -33,4 +34,5 @@ export const getVmLog = (id: string) => getText(`/vms/${encodeURIComponent(id)}/
 export const deployVm = (request: DeployRequest) => sendJson<Vm>("POST", "/vms", request);
 export const terminateVm = (id: string, reason?: string) =>
   sendJson<Vm>("DELETE", `/vms/${encodeURIComponent(id)}`, reason === undefined || reason === "" ? undefined : { reason });
+export const powerVm = (id: string, action: PowerAction) => sendJson<Vm>("POST", `/vms/${encodeURIComponent(id)}/${action}`, undefined);
 export const extendVm = (id: string, hours: number) => sendJson<Vm>("POST", `/vms/${encodeURIComponent(id)}/extend`, { hours });

@@ -5,8 +5,8 @@ import type { Vm } from "../../../src/core/api.ts";
 import { STATE_WORDS, stateTone } from "../../../src/portal/rules.ts";
 import { ApiError } from "../api/client.ts";
 
-export function StateBadge({ vm }: { vm: Pick<Vm, "state"> }) {
-  const tone = stateTone(vm.state);
+export function StateBadge({ vm }: { vm: Pick<Vm, "state"> & Partial<Pick<Vm, "transition">> }) {
+  const tone = stateTone(vm.state, vm.transition ?? null);
   return (
     <span className={`badge badge-${tone}`} title={STATE_WORDS[vm.state]}>
       {tone === "busy" && <span className="spinner" aria-hidden="true" />}

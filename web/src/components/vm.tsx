@@ -1,13 +1,25 @@
-// What a VM shows and offers wherever it appears: how to connect, Terminate (asking first, with a
-// reason when an admin ends someone else's VM) and Extend (only as far as the policy allows).
+// What a VM shows and offers wherever it appears: how to connect, Start, Reboot and Stop, Terminate
+// (asking first, with a reason when an admin ends someone else's VM) and Extend (only as far as the
+// policy allows).
 
 import { useId, useState } from "react";
 import type { Vm } from "../../../src/core/api.ts";
 import { sshCommandLine } from "../../../src/core/vm-words.ts";
-import { canExtend, canTerminate, extendChoices, formatHours, preferredExtension, reasonRequired, type Limits } from "../../../src/portal/rules.ts";
+import {
+  POWER_LABELS,
+  canExtend,
+  canTerminate,
+  extendChoices,
+  formatHours,
+  powerActions,
+  powerProgress,
+  preferredExtension,
+  reasonRequired,
+  type Limits,
+} from "../../../src/portal/rules.ts";
 import type { MeWithLimits } from "../api/me.ts";
 import { useImages } from "../queries/catalog.ts";
-import { useExtend, useTerminate } from "../queries/vms.ts";
+import { useExtend, usePower, useTerminate } from "../queries/vms.ts";
 import { ConfirmDialog } from "./ConfirmDialog.tsx";
 import { CopyButton, ErrorNote } from "./ui.tsx";
 
@@ -91,6 +103,31 @@ export function TerminateButton({ vm, me, onDone }: { vm: Vm; me: MeWithLimits; 
       </ConfirmDialog>
       {!open && <ErrorNote error={terminate.error} what="Not terminated" />}
     </>
+  );
+}
+
+/**
+ * Start, Reboot and Stop, as the VM's state allows them; while its node works (the request on its
+ * way, then the VM's transition) the buttons give way to what is happening.
+ */
+export function PowerButtons({ vm }: { vm: Vm }) {
+  const power = usePower();
+  const actions = powerActions(vm);
+  const progress = power.isPending ? POWER_LABELS[power.variables.action].busy : powerProgress(vm);
+  return (
+    <div className="inline-form">
+      {actions.map((action) => (
+        <button key={action} type="button" onClick={() => power.mutate({ id: vm.id, action })} disabled={power.isPending}>
+          {POWER_LABELS[action].name}
+        </button>
+      ))}
+      {progress !== null && (
+        <p className="muted" role="status">
+          <span className="spinner" aria-hidden="true" /> {progress}
+        </p>
+      )}
+      <ErrorNote error={power.error} what="Not done" />
+    </div>
   );
 }
 

@@ -4,6 +4,7 @@
 import { useId, useState } from "react";
 import { useLocation } from "wouter";
 import {
+  capacityWords,
   cpuChoices,
   deployRefusal,
   expiryAfter,
@@ -79,7 +80,7 @@ export function DeployPage({ me }: { me: MeWithLimits }) {
   const cpuOptions = cpuChoices(image, me.quota);
   const memoryMiB = nearestAllowed(memoryOptions, memory ?? image.defaultMemoryMiB);
   const cpuCount = nearestAllowed(cpuOptions, cpus ?? 1);
-  const blocked = deployRefusal(me.quota, memoryOptions, cpuOptions);
+  const blocked = deployRefusal(me.quota, memoryOptions, cpuOptions, me.capacity.freeVms);
   const expires = expiryAfter(now, hours);
 
   return (
@@ -132,6 +133,7 @@ export function DeployPage({ me }: { me: MeWithLimits }) {
           {quotaAfterDeploy(me.quota, memoryMiB, cpuCount).map((line) => (
             <Bar key={line.label} label={line.label} used={line.used} adding={line.adding} max={line.max} words={line.words} />
           ))}
+          <p className="capacity-line">{capacityWords(me.capacity.freeVms)}</p>
           <p className="expiry-line">
             Expires <strong>{expires.toLocaleString(undefined, { dateStyle: "full", timeStyle: "short" })}</strong> ({formatHours(hours)} from now),
             unless you extend it.

@@ -1,4 +1,4 @@
-// One VM: its state and the steps of its start, how to connect, its expiry with Extend, Terminate, who
+// One VM: its state and the steps of its start, how to connect, Start, Reboot and Stop, its expiry with Extend, Terminate, who
 // ended it and why, its history and its boot log.
 
 import { Link, useLocation } from "wouter";
@@ -7,7 +7,7 @@ import { DEPLOY_STEPS, STATE_WORDS, deployStep, expiresIn, isBooting, isLeaving,
 import type { MeWithLimits } from "../api/me.ts";
 import { ErrorNote, Loading, PageTitle, Responding, StateBadge, Table, When } from "../components/ui.tsx";
 import { useNow } from "../components/useNow.ts";
-import { ConnectLine, ExtendControl, ImageName, TerminateButton } from "../components/vm.tsx";
+import { ConnectLine, ExtendControl, ImageName, PowerButtons, TerminateButton } from "../components/vm.tsx";
 import { useVm, useVmHistory, useVmLog } from "../queries/vms.ts";
 import type { Vm } from "../../../src/core/api.ts";
 import { useQueryClient } from "@tanstack/react-query";
@@ -177,6 +177,7 @@ export function VmPage({ id, me }: { id: string; me: MeWithLimits }) {
       {!gone && (
         <section aria-labelledby="actions-title" className="vm-actions">
           <h2 id="actions-title">Actions</h2>
+          <PowerButtons vm={v} />
           <ExtendControl vm={v} limits={me.limits} />
           <TerminateButton vm={v} me={me} />
         </section>

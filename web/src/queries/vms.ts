@@ -5,7 +5,8 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient, type QueryClie
 import type { DeployRequest, Vm } from "../../../src/core/api.ts";
 import { applyVmEvent, isNewer } from "../../../src/portal/rules.ts";
 import type { MeWithLimits } from "../api/me.ts";
-import { deployVm, extendVm, getVm, getVmHistory, getVmLog, listVms, terminateVm, type Page, type VmFilter } from "../api/vms.ts";
+import type { PowerAction } from "../../../src/core/vm-state.ts";
+import { deployVm, extendVm, getVm, getVmHistory, getVmLog, listVms, powerVm, terminateVm, type Page, type VmFilter } from "../api/vms.ts";
 import { keys } from "./keys.ts";
 
 type Pages = { pages: Page<Vm>[]; pageParams: (string | undefined)[] };
@@ -77,4 +78,5 @@ function useVmMutation<A>(run: (args: A) => Promise<Vm>) {
 
 export const useDeploy = () => useVmMutation((request: DeployRequest) => deployVm(request));
 export const useTerminate = () => useVmMutation(({ id, reason }: { id: string; reason?: string }) => terminateVm(id, reason));
+export const usePower = () => useVmMutation(({ id, action }: { id: string; action: PowerAction }) => powerVm(id, action));
 export const useExtend = () => useVmMutation(({ id, hours }: { id: string; hours: number }) => extendVm(id, hours));

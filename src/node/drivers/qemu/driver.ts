@@ -13,7 +13,7 @@ import type { ConsolePlace, VmSpec } from "../../../core/protocol.js";
 import { renderSeedFiles, writeSeedIso } from "../../cloudinit/seed.js";
 import { requireImageFile } from "../../image-files.js";
 import { planConsoleRead, type ConsoleRead } from "../console.js";
-import { DriverError, type Driver, type DriverCapabilities, type VmObservation } from "../driver.js";
+import { DriverError, type Driver, type DriverCapabilities, type StopOptions, type VmObservation } from "../driver.js";
 import { PerVmLock } from "../per-vm-lock.js";
 import type { Accel } from "./args.js";
 import { QemuChildren } from "./children.js";
@@ -107,10 +107,31 @@ export class QemuDriver implements Driver {
     return this.lock.run(spec.id, () => this.startLocked(spec, paths, signal));
   }
 
-  async stop(id: string, signal: AbortSignal): Promise<void> {
+  async stop(id: string, signal: AbortSignal, options: StopOptions = {}): Promise<void> {
     if (!isVmId(id)) return; // nothing can exist for it
     const paths = this.pathsOf(id);
-    await this.lock.run(id, () => madeOrSaid("the node could not stop the VM", () => this.stopLocked(id, paths, signal)));
+    await this.lock.run(id, () => madeOrSaid("the node could not stop the VM", () => this.stopLocked(id, paths, signal, options.force)));
+  }
+
+  /**
+   * force: QMP system_reset, the same QEMU going on (its forwarded port too). Else the stop sequence
+   * (ACPI powerdown, then quit after a bounded wait) and a new QEMU on the same disk: a busybox guest
+   * ignores ACPI (MACHINE-NOTES.md), and QEMU offers no ACPI reboot, so this is the reboot every guest sees.
+   */
+  async reboot(spec: VmSpec, force: boolean, signal: AbortSignal): Promise<VmObservation> {
+    const paths = this.pathsOf(spec.id);
+    return this.lock.run(spec.id, () => madeOrSaid("the node could not reboot the VM", async () => {
+      if (force) {
+        const current = await this.observe(spec.id, paths, signal);
+        if (current.state === "running" && (await this.sessions.tryCommand(spec.id, paths.qmpSocket, "system_reset", signal))) {
+          this.opts.log("vm reset", { vm: spec.id, pid: current.pid });
+          return withoutPid(await this.observe(spec.id, paths, signal));
+        }
+        // A QEMU that cannot be asked to reset is replaced, as a soft reboot does.
+      }
+      await this.stopLocked(spec.id, paths, signal, force);
+      return this.startLocked(spec, paths, signal);
+    }));
   }
 
   async destroy(id: string, signal: AbortSignal): Promise<void> {
@@ -194,9 +215,9 @@ export class QemuDriver implements Driver {
     ));
   }
 
-  private stopLocked(id: string, paths: VmPaths, signal: AbortSignal): Promise<void> {
+  private stopLocked(id: string, paths: VmPaths, signal: AbortSignal, force = false): Promise<void> {
     const timeouts = { ...DEFAULT_STOP_TIMEOUTS, powerdownMs: this.opts.powerdownTimeoutMs ?? DEFAULT_STOP_TIMEOUTS.powerdownMs };
-    return stopQemu({ id, paths, children: this.children, sessions: this.sessions, timeouts, log: this.opts.log }, signal);
+    return stopQemu({ id, paths, children: this.children, sessions: this.sessions, timeouts, log: this.opts.log, force }, signal);
   }
 
   /** The VM's files; a state directory too long for QEMU's socket is the node's fault, said so to admins. */

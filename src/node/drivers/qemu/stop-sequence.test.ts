@@ -44,3 +44,15 @@ test("a stop asks the guest, then QEMU, then the kernel, each with a bounded wai
     assert.deepEqual(steps, expected, what);
   }
 });
+
+test("a forced stop does not ask the guest: QEMU quits at once, and is killed if it will not", async () => {
+  const timeouts = { powerdownMs: 2, quitMs: 3, killMs: 10 };
+  const rows: Array<[string, ReturnType<typeof fakeQemu>, string, string[]]> = [
+    ["a QEMU that obeys quit", fakeQemu("quit"), "quit", ["quit", "wait 3"]],
+    ["a QEMU that ignores quit", fakeQemu("kill"), "killed", ["quit", "wait 3", "SIGKILL", "wait 10"]],
+  ];
+  for (const [what, { target, steps }, outcome, expected] of rows) {
+    assert.equal(await runStopSequence(target, timeouts, true), outcome, what);
+    assert.deepEqual(steps, expected, what);
+  }
+});

@@ -34,9 +34,10 @@ export const DEFAULT_STOP_TIMEOUTS: StopTimeouts = { powerdownMs: 2_000, quitMs:
 /** How the process ended, or `still-there` if it outlived SIGKILL and its wait. */
 export type StopOutcome = "powered-off" | "quit" | "killed" | "still-there";
 
-export async function runStopSequence(target: StopTarget, timeouts: StopTimeouts): Promise<StopOutcome> {
+/** `force` skips asking the guest (a stop its owner forced): QEMU quits at once. */
+export async function runStopSequence(target: StopTarget, timeouts: StopTimeouts, force = false): Promise<StopOutcome> {
   // A QEMU that cannot be asked cannot pass the request on to its guest: no point waiting for it.
-  if ((await target.ask("system_powerdown")) && (await target.waitGone(timeouts.powerdownMs))) return "powered-off";
+  if (!force && (await target.ask("system_powerdown")) && (await target.waitGone(timeouts.powerdownMs))) return "powered-off";
   if (!(await target.isAlive())) return "powered-off";
   // QEMU closes the socket as it quits, sometimes before its answer: the wait decides, not the answer.
   await target.ask("quit");
@@ -52,10 +53,12 @@ export interface StopContext {
   sessions: QmpSessions;
   timeouts: StopTimeouts;
   log: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Quit at once, without asking the guest to power down. */
+  force?: boolean;
 }
 
 /** Stops VM `id`'s QEMU if one is alive; returns once it is gone (and reaped, if it was our child). */
-export async function stopQemu({ id, paths, children, sessions, timeouts, log }: StopContext, signal: AbortSignal): Promise<void> {
+export async function stopQemu({ id, paths, children, sessions, timeouts, log, force }: StopContext, signal: AbortSignal): Promise<void> {
   const pid = await children.livePid(id, paths.pidFile);
   if (pid !== undefined) {
     const outcome = await runStopSequence(
@@ -69,6 +72,7 @@ export async function stopQemu({ id, paths, children, sessions, timeouts, log }:
         },
       },
       timeouts,
+      force,
     );
     if (outcome === "still-there") {
       const words = outlivedKill(pid, timeouts.killMs);

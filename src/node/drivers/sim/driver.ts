@@ -5,7 +5,7 @@ import type { ConsolePlace, VmSpec } from "../../../core/protocol.js";
 import { newConsoleStream, planConsoleRead, type ConsoleRead } from "../console.js";
 import { DriverError, type Driver, type DriverCapabilities, type VmCondition, type VmObservation } from "../driver.js";
 
-export type SimVerb = "create" | "start" | "stop" | "destroy";
+export type SimVerb = "create" | "start" | "stop" | "destroy" | "reboot";
 
 /** A simulated VM: what `inspect` answers of it. A VM in the map is one with files on the node. */
 export interface SimVm {
@@ -142,6 +142,18 @@ export class SimDriver implements Driver {
     await this.verb("stop", id, signal, () => {
       const vm = this.vms.get(id);
       if (vm) Object.assign(vm, { state: "gone", error: null, detail: null });
+    });
+  }
+
+  /** A reboot: a new run of the guest (a new console, a new boot time), as a reset or a stop and start gives. */
+  async reboot(spec: VmSpec, _force: boolean, signal: AbortSignal): Promise<VmObservation> {
+    return this.verb("reboot", spec.id, signal, () => {
+      const vm = this.vms.get(spec.id);
+      if (!vm) throw new Error(`VM ${spec.id} has no files: create() makes them before start()`);
+      Object.assign(vm, { state: "running", address: this.address, sshPort: this.sshPort, error: null, detail: null });
+      this.startedAt.set(spec.id, this.now());
+      this.consoles.set(spec.id, { stream: newConsoleStream(), bytes: Buffer.from(simulatedBoot(spec)) });
+      return { id: spec.id, ...vm };
     });
   }
 

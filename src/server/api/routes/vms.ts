@@ -1,4 +1,4 @@
-// /api/v1/vms: deploy, list, show, history, boot log, terminate, extend. Only HTTP is mapped here: the VM service does the work.
+// /api/v1/vms: deploy, list, show, history, boot log, terminate, stop, start, reboot, extend. Only HTTP is mapped here: the VM service does the work.
 
 import type { RateLimitOptions } from "@fastify/rate-limit";
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -11,6 +11,7 @@ import {
   MAX_VM_LOG_BYTES,
   PageQuerySchema,
   PatchVmRequestSchema,
+  PowerRequestSchema,
   TerminateRequestSchema,
   VmHistoryEntrySchema,
   VmListQuerySchema,
@@ -18,6 +19,7 @@ import {
 } from "../../../core/api.js";
 import type { ServerContext } from "../../context.js";
 import { deployVm, extendVm, listVisibleVms, setVmExpiry, showVm, showVmLog, terminateVm, vmHistory } from "../../vms/service.js";
+import { rebootVm, startVm, stopVm } from "../../vms/power.js";
 import { requireActor, requireUser } from "../auth.js";
 import { IdParams, responses } from "../schemas.js";
 
@@ -118,6 +120,27 @@ export function vmRoutes(ctx: ServerContext): FastifyPluginAsyncTypebox {
         },
         async (request, reply) => reply.code(202).send(await terminateVm(ctx, requireActor(request), request.params.id, request.body ?? null)),
       );
+
+      const powerRoutes = [
+        ["stop", "Stop a VM, its disk, slot and hostname kept (force: without asking its guest to power down)", stopVm],
+        ["start", "Start a stopped VM again from its own disk", startVm],
+        ["reboot", "Reboot a running VM (force: a reset, without asking its guest)", rebootVm],
+      ] as const;
+      for (const [verb, summary, act] of powerRoutes) {
+        terminate.post(
+          `/vms/:id/${verb}`,
+          {
+            schema: {
+              tags: ["vms"],
+              summary,
+              params: IdParams,
+              body: Type.Union([PowerRequestSchema, Type.Null()]),
+              response: responses({ 202: VmSchema }),
+            },
+          },
+          async (request, reply) => reply.code(202).send(await act(ctx, requireActor(request), request.params.id, request.body ?? null)),
+        );
+      }
     });
 
     app.post(
