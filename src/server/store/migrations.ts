@@ -339,15 +339,6 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("mail_outbox_due").on("mail_outbox").columns(["state", "next_attempt_at"]).execute();
     },
   },
-  // GET /outbox, newest first, filtered by state, kind or VM: each filter read from an index in id
-  // order, so that a page costs the same however long the outbox has grown.
-  "2026-12-02T07-outbox-lists": {
-    async up(db: Kysely<any>) {
-      await db.schema.createIndex("mail_outbox_state").on("mail_outbox").columns(["state", "id"]).execute();
-      await db.schema.createIndex("mail_outbox_kind").on("mail_outbox").columns(["kind", "id"]).execute();
-      await db.schema.createIndex("mail_outbox_vm").on("mail_outbox").columns(["vm_id", "id"]).execute();
-    },
-  },
   // Power: stop, start and reboot (issue 17). What the node last reported of a VM (so that a stopped VM
   // its node still runs reads as being stopped), whether the last stop was forced, and reboots as
   // numbered asks the node confirms, so that each is carried out once. An image's restartOnCrash.
@@ -414,6 +405,16 @@ const migrations: Record<string, Migration> = {
         await tx.schema.createIndex("extend_links_vm").on("extend_links").column("vm_id").execute();
       };
       await (db.isTransaction ? work(db) : db.transaction().execute(work));
+    },
+  },
+  // GET /outbox, newest first, filtered by state, kind or VM: each filter read from an index in id
+  // order, so that a page costs the same however long the outbox has grown. (After T13: a store that
+  // has run the policy and power migrations refuses one that sorts before them.)
+  "2026-12-02T14-outbox-lists": {
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex("mail_outbox_state").on("mail_outbox").columns(["state", "id"]).execute();
+      await db.schema.createIndex("mail_outbox_kind").on("mail_outbox").columns(["kind", "id"]).execute();
+      await db.schema.createIndex("mail_outbox_vm").on("mail_outbox").columns(["vm_id", "id"]).execute();
     },
   },
 };
