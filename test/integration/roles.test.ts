@@ -33,6 +33,7 @@ const rows: Row[] = [
   { method: "GET", route: "/api/v1/hosts", url: () => "/api/v1/hosts", expect: { none: 401, user: 403, admin: 200 } },
   { method: "GET", route: "/api/v1/hostnames", url: () => "/api/v1/hostnames", expect: { none: 401, user: 403, admin: 200 } },
   { method: "GET", route: "/api/v1/audit", url: () => "/api/v1/audit", expect: { none: 401, user: 403, admin: 200 } },
+  { method: "GET", route: "/api/v1/outbox", url: () => "/api/v1/outbox", expect: { none: 401, user: 403, admin: 200 } },
   { method: "POST", route: "/api/v1/vms", url: () => "/api/v1/vms", body: () => ({ image: "tiny", sshKeys: [KEY] }), expect: { none: 401, user: 201, admin: 201 } },
   { method: "GET", route: "/api/v1/vms", url: () => "/api/v1/vms?all=true", expect: { none: 401, user: 200, admin: 200 } },
   { method: "GET", route: "/api/v1/vms/:id", url: (i) => `/api/v1/vms/${i.other}`, expect: { none: 401, user: 404, admin: 200 } },
