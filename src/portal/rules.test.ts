@@ -5,6 +5,7 @@ import type { Host, Image, Vm } from "../core/api.js";
 import {
   applyVmEvent,
   capacityWords,
+  connectLater,
   checkSshKey,
   cpuChoices,
   deployBlocked,
@@ -224,4 +225,10 @@ test("progress while the node stops or reboots a VM, and a busy badge meanwhile"
   assert.equal(stateTone("expired"), "idle");
   assert.match(STATE_WORDS.stopped!, /disk/);
   assert.match(STATE_WORDS.expired!, /Extend/);
+});
+
+test("a VM that cannot be reached says what would make it reachable", () => {
+  assert.equal(connectLater("stopped"), "start it to connect");
+  assert.equal(connectLater("expired"), "extend it to start it");
+  assert.equal(connectLater("terminated"), "—");
 });

@@ -427,3 +427,15 @@ export function printableLog(text: string): string {
       .replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "")
   );
 }
+
+/** What the connect column says of a VM that cannot be reached now: what would make it reachable. */
+export function connectLater(state: VmState): string {
+  const later: Partial<Record<VmState, string>> = {
+    pending: "once it runs",
+    provisioning: "once it runs",
+    running: "once its node says its port",
+    stopped: "start it to connect",
+    expired: "extend it to start it",
+  };
+  return later[state] ?? "—";
+}

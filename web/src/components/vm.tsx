@@ -5,18 +5,7 @@
 import { useId, useState } from "react";
 import type { Vm } from "../../../src/core/api.ts";
 import { sshCommandLine } from "../../../src/core/vm-words.ts";
-import {
-  POWER_LABELS,
-  canExtend,
-  canTerminate,
-  extendChoices,
-  formatHours,
-  powerActions,
-  powerProgress,
-  preferredExtension,
-  reasonRequired,
-  type Limits,
-} from "../../../src/portal/rules.ts";
+import { canExtend, canTerminate, connectLater, extendChoices, formatHours, type Limits, POWER_LABELS, powerActions, powerProgress, preferredExtension, reasonRequired } from "../../../src/portal/rules.ts";
 import type { MeWithLimits } from "../api/me.ts";
 import { useImages } from "../queries/catalog.ts";
 import { useExtend, usePower, useTerminate } from "../queries/vms.ts";
@@ -32,7 +21,7 @@ export function ImageName({ tag }: { tag: string }) {
 
 export function ConnectLine({ vm, full = false }: { vm: Vm; full?: boolean }) {
   const line = sshCommandLine(vm);
-  if (vm.state !== "running" || line === null) return <span className="muted">{vm.state === "pending" || vm.state === "provisioning" ? "once it runs" : "—"}</span>;
+  if (vm.state !== "running" || line === null) return <span className="muted">{connectLater(vm.state)}</span>;
   return (
     <div className="connect">
       <span className="connect-line">
