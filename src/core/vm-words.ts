@@ -2,19 +2,27 @@
 
 import type { Vm } from "./api.js";
 
-/** "in 3h05m", "in 2d4h", "expired", "never": what a person wants to know about an expiry. */
-export function formatExpiry(expiresAt: string | null, now: Date): string {
+/** The time left until an expiry, in whole minutes rounded up, or what stands instead of it. */
+export type TimeLeft = { days: number; hours: number; minutes: number } | "never" | "expired" | { unreadable: string };
+
+export function timeLeft(expiresAt: string | null, now: Date): TimeLeft {
   if (expiresAt === null) return "never";
   const ms = Date.parse(expiresAt) - now.getTime();
-  if (Number.isNaN(ms)) return expiresAt;
+  if (Number.isNaN(ms)) return { unreadable: expiresAt };
   if (ms <= 0) return "expired";
-  const minutes = Math.ceil(ms / 60_000);
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const mins = minutes % 60;
+  const total = Math.ceil(ms / 60_000);
+  return { days: Math.floor(total / 1440), hours: Math.floor((total % 1440) / 60), minutes: total % 60 };
+}
+
+/** "in 3h05m", "in 2d4h", "expired", "never": what a person wants to know about an expiry. */
+export function formatExpiry(expiresAt: string | null, now: Date): string {
+  const left = timeLeft(expiresAt, now);
+  if (typeof left === "string") return left;
+  if ("unreadable" in left) return left.unreadable;
+  const { days, hours, minutes } = left;
   if (days > 0) return `in ${days}d${hours}h`;
-  if (hours > 0) return `in ${hours}h${String(mins).padStart(2, "0")}m`;
-  return `in ${mins}m`;
+  if (hours > 0) return `in ${hours}h${String(minutes).padStart(2, "0")}m`;
+  return `in ${minutes}m`;
 }
 
 /** The plain ssh line a person can paste; `vgrid ssh` adds the HostKeyAlias that survives reused ports. */

@@ -5,6 +5,7 @@
 
 import type { Host, Image, Me, Vm } from "../core/api.js";
 import { canPower, type PowerAction, type VmState } from "../core/vm-state.js";
+import { timeLeft } from "../core/vm-words.js";
 
 export type Quota = Me["quota"];
 export interface Limits {
@@ -254,17 +255,13 @@ export function isBooting(vm: Pick<Vm, "state" | "responding">): boolean {
 
 /** "in 1 day 4 h", "in 3 h 5 min", "in 10 min", "expired", "never": an expiry for the portal's tables. */
 export function expiresIn(expiresAt: string | null, now: Date): string {
-  if (expiresAt === null) return "never";
-  const ms = Date.parse(expiresAt) - now.getTime();
-  if (Number.isNaN(ms)) return expiresAt;
-  if (ms <= 0) return "expired";
-  const minutes = Math.ceil(ms / 60_000);
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const mins = minutes % 60;
+  const left = timeLeft(expiresAt, now);
+  if (typeof left === "string") return left;
+  if ("unreadable" in left) return left.unreadable;
+  const { days, hours, minutes } = left;
   if (days > 0) return `in ${days} day${days === 1 ? "" : "s"}${hours > 0 ? ` ${hours} h` : ""}`;
-  if (hours > 0) return `in ${hours} h${mins > 0 ? ` ${mins} min` : ""}`;
-  return `in ${mins} min`;
+  if (hours > 0) return `in ${hours} h${minutes > 0 ? ` ${minutes} min` : ""}`;
+  return `in ${minutes} min`;
 }
 
 /** The lifetimes a new API token may be given. */
